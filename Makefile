@@ -1,0 +1,36 @@
+# Two commands: `make reproduce` and `make test`. Both create .venv with the pinned dependencies.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: reproduce test lint dag clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==25.3"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+reproduce: $(STAMP)
+	$(BIN)/snakemake --cores all --resources gpu=1
+	@echo
+	@echo "Results: paper/results.csv"
+	@echo "Tables:  paper/tables/ (csv, md, tex)"
+	@echo "Build:   paper/build.json; per-rule times in benchmarks/, logs in logs/"
+
+test: $(STAMP)
+	$(BIN)/ruff check src scripts tests
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src scripts tests
+	$(BIN)/ruff format --check src scripts tests
+
+dag: $(STAMP)
+	$(BIN)/snakemake --dag | dot -Tpng > paper/figures/dag.png
+
+clean:
+	rm -rf data/inputs data/models data/purified data/adversarial data/metrics paper/results.csv \
+		paper/tables/table2.* paper/build.json logs benchmarks .snakemake

@@ -1,0 +1,22 @@
+# Attacks: one shard per (sampler, t*, attack, randomness, seed), gradients through the whole chain.
+
+
+rule attack:
+    input:
+        ddpm="data/models/ddpm",
+        classifier="data/models/classifier.safetensors",
+        eval="data/inputs/eval.safetensors",
+    output:
+        "data/adversarial/{sampler}-t{t}/{attack}-{randomness}-seed{seed}.safetensors",
+    params:
+        chain=chain_params,
+        attack=config["attack"],
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        "logs/attack/{sampler}-t{t}-{attack}-{randomness}-seed{seed}.log",
+    benchmark:
+        "benchmarks/attack/{sampler}-t{t}-{attack}-{randomness}-seed{seed}.tsv"
+    script:
+        "../scripts/attack.py"

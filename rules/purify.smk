@@ -1,0 +1,21 @@
+# Purification of the clean evaluation images, per base seed: clean accuracy under xi_s and fresh xi.
+
+
+rule purify_clean:
+    input:
+        ddpm="data/models/ddpm",
+        classifier="data/models/classifier.safetensors",
+        eval="data/inputs/eval.safetensors",
+    output:
+        "data/purified/{sampler}-t{t}/seed{seed}.json",
+    params:
+        chain=chain_params,
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        "logs/purify_clean/{sampler}-t{t}-seed{seed}.log",
+    benchmark:
+        "benchmarks/purify_clean/{sampler}-t{t}-seed{seed}.tsv"
+    script:
+        "../scripts/purify_clean.py"

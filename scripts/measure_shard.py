@@ -1,0 +1,15 @@
+"""Accuracies of one attack shard under its own, a fresh, and another seed's randomness."""
+
+from diffrob.evaluate import measure_shard
+from diffrob.io import write_json
+from diffrob.runtime import configure
+
+configure(snakemake.threads, snakemake.log[0])
+metrics = measure_shard(
+    snakemake.input.shard,
+    snakemake.input.ddpm,
+    snakemake.input.classifier,
+    snakemake.params.chain,
+    snakemake.params.seeds,
+)
+write_json(metrics, snakemake.output[0])

@@ -1,0 +1,223 @@
+"""Attacks on the purified classifier g(f_xi(x)) under fixed or free randomness (Sec. 4).
+
+* fixed: xi_attack = xi_test = xi_s, the chain noise of base seed s for each sample.
+* free: a fresh xi at every call of the purifier (every attack step, and the test).
+
+PGD runs through the whole purification chain with exact gradients (foolbox ``LinfPGD``), each
+reverse step gradient-checkpointed so memory stays flat in t*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from diffrob.noise import ChainNoise, Keying, chain_noise, fresh_seed, seeded
+from diffrob.purify import Chain, Schedule, make_chain, purify
+
+Randomness = Literal["fixed", "free"]
+RANDOMNESS: tuple[str, ...] = ("fixed", "free")
+
+
+class PurifiedClassifier(nn.Module):
+    """``x -> g(f_xi(x))``: a purifier followed by a classifier, with controlled randomness.
+
+    Call :meth:`use_batch` with the data-set indices of the batch before calling the module.
+    Under ``fixed`` randomness every call uses xi_s of those samples; under ``free`` randomness
+    each call draws the next fresh xi (:func:`diffrob.noise.fresh_seed`), counting from ``first_draw``
+    so that independent test streams of one base seed never share draws.
+    """
+
+    def __init__(
+        self,
+        unet: nn.Module,
+        schedule: Schedule,
+        chain: Chain,
+        classifier: nn.Module,
+        base_seed: int,
+        randomness: str = "fixed",
+        keying: Keying = "sample",
+        checkpointed: bool = True,
+        first_draw: int = 0,
+    ):
+        super().__init__()
+        if randomness not in RANDOMNESS:
+            raise ValueError(f"unknown randomness {randomness!r}; expected one of {', '.join(RANDOMNESS)}")
+        self.unet = unet
+        self.classifier = classifier
+        self.schedule = schedule
+        self.chain = chain
+        self.base_seed = base_seed
+        self.randomness = randomness
+        self.keying: Keying = keying
+        self.checkpointed = checkpointed
+        self.calls = first_draw
+        self._keys: list[int] = []
+        self._fixed: ChainNoise | None = None
+
+    def use_batch(self, keys: Sequence[int]) -> None:
+        """Set the noise keys (sample indices, or the batch index) of the next calls."""
+        self._keys = [int(k) for k in keys]
+        self._fixed = None
+
+    def noise_for(self, seed: int, image_shape: Sequence[int]) -> ChainNoise:
+        """The chain noise of base seed ``seed`` for the current batch."""
+        return chain_noise(
+            seed, self._keys, image_shape, self.chain.forward_timesteps, self.chain.reverse_timesteps, self.keying
+        )
+
+    def current_noise(self, image_shape: Sequence[int]) -> ChainNoise:
+        """xi for this call: xi_s (fixed, drawn once per batch) or a fresh draw (free)."""
+        if self.randomness == "fixed":
+            if self._fixed is None:
+                self._fixed = self.noise_for(self.base_seed, image_shape)
+            return self._fixed
+        self.calls += 1
+        return self.noise_for(fresh_seed(self.base_seed, self.calls), image_shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of the classifier on the purified images."""
+        if len(self._keys) != x.shape[0]:
+            raise RuntimeError(f"use_batch() was given {len(self._keys)} keys for a batch of {x.shape[0]}")
+        noise = self.current_noise(x.shape[1:]).to(x.device)
+        return self.classifier(purify(self.unet, self.schedule, self.chain, x, noise, self.checkpointed))
+
+
+def batch_keys(indices: torch.Tensor, batch_number: int, keying: Keying) -> list[int]:
+    """Noise keys of a batch: the samples' data-set indices, or the batch number repeated (paper)."""
+    if keying == "sample":
+        return [int(i) for i in indices]
+    return [batch_number] * len(indices)
+
+
+def linf_pgd(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    epsilon: float,
+    steps: int,
+    rel_stepsize: float,
+    random_start: bool,
+    seed: int,
+) -> torch.Tensor:
+    """Untargeted l_inf PGD (Madry et al.) with foolbox's ``LinfPGD``; returns x_adv in the eps-ball and [0, 1].
+
+    foolbox draws the random start from torch's global generator: it runs under
+    :func:`diffrob.noise.seeded` so the start is reproducible.
+    """
+    import foolbox
+
+    if epsilon <= 0:
+        raise ValueError(f"epsilon must be > 0, got {epsilon}")
+    fmodel = foolbox.PyTorchModel(model.eval(), bounds=(0.0, 1.0), device=images.device)
+    attack = foolbox.attacks.LinfPGD(rel_stepsize=rel_stepsize, steps=steps, random_start=random_start)
+    with seeded(seed):
+        _, clipped, _ = attack(fmodel, images, labels, epsilons=epsilon)
+    return clipped.detach()
+
+
+@dataclass(frozen=True)
+class AttackSettings:
+    """What an attack shard runs: l_inf PGD's budget and schedule."""
+
+    epsilon: float
+    steps: int
+    rel_stepsize: float
+    random_start: bool = True
+    batch_size: int = 64
+
+
+def attack_set(
+    model: PurifiedClassifier,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    indices: torch.Tensor,
+    settings: AttackSettings,
+    attack_seed: int,
+    progress: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """PGD adversarial examples for a whole set, batch by batch; returns (x_adv, correct under xi_test).
+
+    The test uses the same model: xi_s under fixed randomness, a fresh xi under free randomness.
+    """
+    adversarial, correct = [], []
+    starts = range(0, len(labels), settings.batch_size)
+    for number, start in enumerate(tqdm(starts, desc=f"PGD ({model.randomness})", disable=not progress)):
+        rows = slice(start, start + settings.batch_size)
+        model.use_batch(batch_keys(indices[rows], number, model.keying))
+        x_adv = linf_pgd(
+            model,
+            images[rows],
+            labels[rows],
+            settings.epsilon,
+            settings.steps,
+            settings.rel_stepsize,
+            settings.random_start,
+            attack_seed + number,
+        )
+        with torch.no_grad():
+            correct.append(model(x_adv).argmax(1) == labels[rows])
+        adversarial.append(x_adv)
+    return torch.cat(adversarial), torch.cat(correct)
+
+
+def predict(
+    model: Callable[[torch.Tensor], torch.Tensor],
+    images: torch.Tensor,
+    batch_size: int = 256,
+    before_batch: Callable[[slice, int], None] | None = None,
+) -> torch.Tensor:
+    """Predicted labels of ``model`` for ``images``, batch by batch, without gradients."""
+    out = []
+    with torch.no_grad():
+        for number, start in enumerate(range(0, images.shape[0], batch_size)):
+            rows = slice(start, start + batch_size)
+            if before_batch is not None:
+                before_batch(rows, number)
+            out.append(model(images[rows]).argmax(1))
+    return torch.cat(out)
+
+
+@dataclass(frozen=True)
+class PurifierSpec:
+    """Which purifier a shard uses: sampler, t*, reverse steps, noise keying, batch size."""
+
+    sampler: str
+    t_star: int
+    reverse_steps: int
+    keying: Keying = "sample"
+    batch_size: int = 128
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> PurifierSpec:
+        """Build from a plain mapping with the same keys."""
+        return cls(**{k: values[k] for k in ("sampler", "t_star", "reverse_steps", "keying", "batch_size")})
+
+
+def frozen(model: nn.Module) -> nn.Module:
+    """``model`` in eval mode with gradients off for its parameters (attacks need input gradients only)."""
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return model.eval()
+
+
+def purified_classifier(
+    unet: nn.Module,
+    scheduler: Any,
+    classifier: nn.Module,
+    spec: PurifierSpec,
+    seed: int,
+    randomness: str,
+    first_draw: int = 0,
+) -> PurifiedClassifier:
+    """``g(f_xi(.))`` for a loaded UNet/scheduler/classifier and a :class:`PurifierSpec`."""
+    schedule = Schedule.from_scheduler(scheduler)
+    chain = make_chain(spec.sampler, spec.t_star, schedule.num_train_timesteps, spec.reverse_steps)
+    return PurifiedClassifier(
+        frozen(unet), schedule, chain, frozen(classifier), seed, randomness, spec.keying, first_draw=first_draw
+    )

@@ -1,0 +1,226 @@
+"""Robust accuracy of purified classifiers: clean, fixed test xi, fresh test xi, transfer (Tables 2, 4)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from diffrob.attack import (
+    AttackSettings,
+    PurifiedClassifier,
+    PurifierSpec,
+    attack_set,
+    batch_keys,
+    frozen,
+    linf_pgd,
+    predict,
+    purified_classifier,
+)
+from diffrob.data import ImageSet
+from diffrob.io import atomic_path, require_file
+from diffrob.models import load_classifier, load_diffusion
+from diffrob.runtime import device
+
+# Fresh test draws of a base seed start here, far from the draws its attack used (counted from 1).
+FRESH_TEST_DRAWS = 2**19
+
+
+def accuracy_percent(correct: torch.Tensor) -> float:
+    """Share of ``True`` in a boolean tensor, in percent."""
+    return 100.0 * float(correct.float().mean())
+
+
+def correct_under(
+    model: PurifiedClassifier, images: torch.Tensor, labels: torch.Tensor, indices: torch.Tensor, batch_size: int
+) -> torch.Tensor:
+    """Per-sample correctness of ``model`` on ``images``, keying each batch's noise like the attack."""
+
+    def before(rows: slice, number: int) -> None:
+        model.use_batch(batch_keys(indices[rows], number, model.keying))
+
+    return predict(model, images, batch_size, before) == labels
+
+
+def clean_correct(classifier: nn.Module, eval_set: ImageSet, batch_size: int = 256) -> torch.Tensor:
+    """Per-sample correctness of the classifier alone on clean images."""
+    return predict(classifier, eval_set.images, batch_size) == eval_set.labels
+
+
+def purified_clean_correct(
+    fixed: PurifiedClassifier, free: PurifiedClassifier, eval_set: ImageSet, batch_size: int
+) -> dict[str, torch.Tensor]:
+    """Correctness on purified clean images under xi_s (``fixed``) and under a fresh xi (``free``)."""
+    return {
+        "correct_fixed": correct_under(fixed, eval_set.images, eval_set.labels, eval_set.indices, batch_size),
+        "correct_free": correct_under(free, eval_set.images, eval_set.labels, eval_set.indices, batch_size),
+    }
+
+
+@dataclass(frozen=True)
+class AttackShard:
+    """One (sampler, t*, attack, randomness, seed) shard: adversarial set and per-sample outcome."""
+
+    adversarial: torch.Tensor
+    labels: torch.Tensor
+    indices: torch.Tensor
+    correct: torch.Tensor  # under the shard's own test xi
+    info: dict[str, str | int | float]
+
+
+def save_shard(shard: AttackShard, path: str | Path) -> None:
+    """Write a shard as safetensors (tensors + JSON metadata), atomically."""
+    tensors = {
+        "adversarial": shard.adversarial.contiguous(),
+        "labels": shard.labels.contiguous(),
+        "indices": shard.indices.contiguous(),
+        "correct": shard.correct.to(torch.uint8).contiguous(),
+    }
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"info": json.dumps(shard.info, sort_keys=True)})
+
+
+def load_shard(path: str | Path) -> AttackShard:
+    """Read a shard written by :func:`save_shard`, naming the file if it is missing or damaged."""
+    p = require_file(path, "an attack shard (safetensors)")
+    try:
+        with safe_open(str(p), framework="pt") as handle:
+            info = json.loads((handle.metadata() or {}).get("info", "{}"))
+        t = load_file(str(p))
+    except (SafetensorError, OSError) as err:
+        raise ValueError(f"{p}: unreadable attack shard (truncated?): {err}") from err
+    return AttackShard(t["adversarial"], t["labels"], t["indices"], t["correct"].bool(), info)
+
+
+def shard_accuracies(
+    shard: AttackShard, fixed_other: PurifiedClassifier, free: PurifiedClassifier, batch_size: int
+) -> dict[str, float]:
+    """Accuracy of a shard's adversarial set: own test xi; a fresh xi; xi of another seed (transfer, Table 4)."""
+    args = (shard.adversarial, shard.labels, shard.indices, batch_size)
+    return {
+        "acc_own": accuracy_percent(shard.correct),
+        "acc_fresh": accuracy_percent(correct_under(free, *args)),
+        "acc_transfer": accuracy_percent(correct_under(fixed_other, *args)),
+        "n": int(shard.labels.numel()),
+    }
+
+
+def other_seed(seed: int, seeds: Sequence[int]) -> int:
+    """The seed s' used to test a shard made under s (the next seed in the list, cyclically)."""
+    seeds = list(seeds)
+    if len(seeds) < 2:
+        raise ValueError("transfer across seeds needs at least two seeds in purification.seeds")
+    return seeds[(seeds.index(seed) + 1) % len(seeds)]
+
+
+def classifier_metrics(classifier: nn.Module, eval_set: ImageSet, attack: Mapping[str, Any]) -> dict[str, float]:
+    """Clean accuracy of the classifier alone and its accuracy under l_inf PGD at the config's epsilon (%)."""
+    classifier = frozen(classifier)
+    adversarial = linf_pgd(
+        classifier,
+        eval_set.images,
+        eval_set.labels,
+        float(attack["epsilon"]),
+        int(attack["steps"]),
+        float(attack["rel_stepsize"]),
+        bool(attack["random_start"]),
+        seed=0,
+    )
+    return {
+        "clean_acc": accuracy_percent(clean_correct(classifier, eval_set)),
+        "pgd_acc": accuracy_percent(
+            clean_correct(classifier, ImageSet(adversarial, eval_set.labels, eval_set.indices))
+        ),
+        "epsilon": float(attack["epsilon"]),
+        "n": len(eval_set),
+    }
+
+
+def _load_parts(ddpm_dir: str | Path, classifier_path: str | Path) -> tuple[nn.Module, Any, nn.Module]:
+    unet, scheduler = load_diffusion(ddpm_dir)
+    return unet.to(device()), scheduler, load_classifier(classifier_path).to(device())
+
+
+def purified_clean_metrics(
+    ddpm_dir: str | Path, classifier_path: str | Path, eval_set: ImageSet, chain: Mapping[str, Any], seed: int
+) -> dict[str, Any]:
+    """Clean accuracy (%) after purification under xi_s (fixed) and under a fresh xi (free), for one seed."""
+    spec = PurifierSpec.from_mapping(chain)
+    unet, scheduler, classifier = _load_parts(ddpm_dir, classifier_path)
+    fixed = purified_classifier(unet, scheduler, classifier, spec, seed, "fixed")
+    free = purified_classifier(unet, scheduler, classifier, spec, seed, "free")
+    on_device = ImageSet(eval_set.images.to(device()), eval_set.labels.to(device()), eval_set.indices)
+    correct = purified_clean_correct(fixed, free, on_device, spec.batch_size)
+    return {
+        "sampler": spec.sampler,
+        "t_star": spec.t_star,
+        "seed": seed,
+        "acc_fixed": accuracy_percent(correct["correct_fixed"]),
+        "acc_free": accuracy_percent(correct["correct_free"]),
+        "n": len(eval_set),
+    }
+
+
+def run_attack_shard(
+    ddpm_dir: str | Path,
+    classifier_path: str | Path,
+    eval_set: ImageSet,
+    chain: Mapping[str, Any],
+    attack: Mapping[str, Any],
+    randomness: str,
+    seed: int,
+) -> AttackShard:
+    """PGD through the whole chain under ``randomness`` with base seed ``seed``: one shard."""
+    spec = PurifierSpec.from_mapping(chain)
+    unet, scheduler, classifier = _load_parts(ddpm_dir, classifier_path)
+    model = purified_classifier(unet, scheduler, classifier, spec, seed, randomness)
+    settings = AttackSettings(
+        float(attack["epsilon"]),
+        int(attack["steps"]),
+        float(attack["rel_stepsize"]),
+        bool(attack["random_start"]),
+        int(attack["batch_size"]),
+    )
+    dev = device()
+    adversarial, correct = attack_set(
+        model, eval_set.images.to(dev), eval_set.labels.to(dev), eval_set.indices, settings, attack_seed=seed
+    )
+    info = {
+        "sampler": spec.sampler,
+        "t_star": spec.t_star,
+        "reverse_steps": spec.reverse_steps,
+        "keying": spec.keying,
+        "attack": str(attack["name"]),
+        "randomness": randomness,
+        "seed": seed,
+        "epsilon": settings.epsilon,
+        "steps": settings.steps,
+        "rel_stepsize": settings.rel_stepsize,
+    }
+    return AttackShard(adversarial.cpu(), eval_set.labels, eval_set.indices, correct.cpu(), info)
+
+
+def measure_shard(
+    shard_path: str | Path,
+    ddpm_dir: str | Path,
+    classifier_path: str | Path,
+    chain: Mapping[str, Any],
+    seeds: Sequence[int],
+) -> dict[str, Any]:
+    """Accuracy of a shard under its own test xi, a fresh xi, and xi_{s'} of another seed (Tables 2, 4)."""
+    shard = load_shard(shard_path)
+    spec = PurifierSpec.from_mapping(chain)
+    seed = int(shard.info["seed"])
+    unet, scheduler, classifier = _load_parts(ddpm_dir, classifier_path)
+    fixed_other = purified_classifier(unet, scheduler, classifier, spec, other_seed(seed, seeds), "fixed")
+    free = purified_classifier(unet, scheduler, classifier, spec, seed, "free", first_draw=FRESH_TEST_DRAWS)
+    dev = device()
+    moved = AttackShard(shard.adversarial.to(dev), shard.labels.to(dev), shard.indices, shard.correct, shard.info)
+    return {**shard.info, **shard_accuracies(moved, fixed_other, free, spec.batch_size)}
