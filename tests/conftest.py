@@ -1,0 +1,50 @@
+"""Shared fixtures: tiny random models built the same way as the embedded default's."""
+
+import pytest
+import torch
+
+from diffrob.models import SmallCNN, build_scheduler, build_unet
+from diffrob.noise import seeded
+from diffrob.purify import Schedule
+
+SCHEDULE_CONFIG = {
+    "num_train_timesteps": 1000,
+    "beta_start": 1e-4,
+    "beta_end": 0.02,
+    "variance_type": "fixed_large",
+    "clip_sample": True,
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _threads():
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def unet():
+    with seeded(0):
+        model = build_unet({"block_out_channels": [32, 32], "layers_per_block": 1}, 8, 1)
+    return model.eval()
+
+
+@pytest.fixture(scope="session")
+def scheduler():
+    return build_scheduler(SCHEDULE_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def schedule(scheduler):
+    return Schedule.from_scheduler(scheduler)
+
+
+@pytest.fixture(scope="session")
+def classifier():
+    with seeded(1):
+        model = SmallCNN(1, 8, 10, width=8)
+    return model.eval()
+
+
+@pytest.fixture()
+def images():
+    return torch.rand((7, 1, 8, 8), generator=torch.Generator().manual_seed(3))

@@ -1,0 +1,98 @@
+"""PGD through the purifier: budget, bounds, a known optimum, randomness modes."""
+
+import pytest
+import torch
+from torch import nn
+
+from diffrob.attack import PurifiedClassifier, attack_set, AttackSettings, linf_pgd
+from diffrob.purify import make_chain
+
+
+def _linear_binary(weight_seed=0):
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
+    with torch.no_grad():
+        model[1].weight.copy_(torch.randn((2, 64), generator=torch.Generator().manual_seed(weight_seed)))
+        model[1].bias.zero_()
+    return model.eval()
+
+
+def test_pgd_stays_in_the_eps_ball_and_in_unit_bounds(classifier, images):
+    labels = torch.arange(7) % 10
+    eps = 0.1
+    adv = linf_pgd(classifier, images, labels, eps, steps=5, rel_stepsize=0.3, random_start=True, seed=0)
+    assert (adv - images).abs().max() <= eps + 1e-6
+    assert adv.min() >= 0 and adv.max() <= 1
+
+
+def test_pgd_reaches_the_known_optimum_of_a_linear_classifier():
+    # For logits W x, the l_inf-optimal untargeted perturbation of a 2-class model is
+    # eps * sign(w_other - w_true) (no clipping binds for x in [0.3, 0.7] and eps = 0.1).
+    model = _linear_binary()
+    x = 0.3 + 0.4 * torch.rand((16, 1, 8, 8), generator=torch.Generator().manual_seed(1))
+    y = model(x).argmax(1)
+    w = model[1].weight.detach()
+    direction = torch.sign(w[1 - y] - w[y]).view(-1, 1, 8, 8)
+    eps = 0.1
+
+    def loss(z):
+        return nn.functional.cross_entropy(model(z), y, reduction="none")
+
+    optimum = loss(x + eps * direction)
+    adv = linf_pgd(model, x, y, eps, steps=40, rel_stepsize=0.1, random_start=True, seed=0)
+    assert (loss(adv) > loss(x)).all()
+    torch.testing.assert_close(loss(adv), optimum, rtol=1e-3, atol=1e-4)
+
+
+def test_pgd_rejects_a_non_positive_budget(classifier, images):
+    with pytest.raises(ValueError, match="epsilon must be > 0"):
+        linf_pgd(classifier, images, torch.zeros(7, dtype=torch.long), 0.0, 1, 0.1, True, 0)
+
+
+def test_pgd_random_start_is_reproducible_and_leaves_global_rng_alone(classifier, images):
+    labels = torch.zeros(7, dtype=torch.long)
+    state = torch.random.get_rng_state()
+    a = linf_pgd(classifier, images, labels, 0.1, 2, 0.1, True, seed=4)
+    b = linf_pgd(classifier, images, labels, 0.1, 2, 0.1, True, seed=4)
+    assert torch.equal(a, b)
+    assert torch.equal(state, torch.random.get_rng_state())
+
+
+def _model(unet, schedule, classifier, randomness, seed=0):
+    chain = make_chain("ddpm", 10, 1000, 2)
+    return PurifiedClassifier(unet, schedule, chain, classifier, seed, randomness)
+
+
+def test_fixed_randomness_repeats_its_output_and_free_does_not(unet, schedule, classifier, images):
+    fixed = _model(unet, schedule, classifier, "fixed")
+    free = _model(unet, schedule, classifier, "free")
+    for m in (fixed, free):
+        m.use_batch(range(7))
+    with torch.no_grad():
+        assert torch.equal(fixed(images), fixed(images))
+        assert not torch.equal(free(images), free(images))
+    assert free.calls == 2
+
+
+def test_purified_classifier_rejects_keys_that_do_not_match_the_batch(unet, schedule, classifier, images):
+    model = _model(unet, schedule, classifier, "fixed")
+    model.use_batch([0, 1])
+    with pytest.raises(RuntimeError, match="2 keys for a batch of 7"):
+        model(images)
+    with pytest.raises(ValueError, match="unknown randomness"):
+        _model(unet, schedule, classifier, "sometimes")
+
+
+def test_attack_set_batches_do_not_change_a_samples_outcome_under_fixed_randomness(
+    unet, schedule, classifier, images
+):
+    labels = torch.arange(7) % 10
+    indices = torch.arange(7)
+    model = _model(unet, schedule, classifier, "fixed")
+    settings = AttackSettings(0.1, 2, 0.25, random_start=False, batch_size=7)
+    adv_all, correct_all = attack_set(model, images, labels, indices, settings, 0, progress=False)
+    adv_split, correct_split = attack_set(
+        model, images, labels, indices, AttackSettings(0.1, 2, 0.25, False, 3), 0, progress=False
+    )
+    torch.testing.assert_close(adv_all, adv_split, rtol=0, atol=1e-5)
+    assert torch.equal(correct_all, correct_split)
+    assert (adv_all - images).abs().max() <= 0.1 + 1e-6
