@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from diffrob.attack import PurifiedClassifier, attack_set, AttackSettings, linf_pgd
+from diffrob.attack import AttackSettings, PurifiedClassifier, attack_set, linf_pgd
 from diffrob.purify import make_chain
 
 
@@ -82,9 +82,7 @@ def test_purified_classifier_rejects_keys_that_do_not_match_the_batch(unet, sche
         _model(unet, schedule, classifier, "sometimes")
 
 
-def test_attack_set_batches_do_not_change_a_samples_outcome_under_fixed_randomness(
-    unet, schedule, classifier, images
-):
+def test_attack_set_batches_do_not_change_a_samples_outcome_under_fixed_randomness(unet, schedule, classifier, images):
     labels = torch.arange(7) % 10
     indices = torch.arange(7)
     model = _model(unet, schedule, classifier, "fixed")

@@ -1,6 +1,7 @@
 """Atomic writes and the report's arithmetic."""
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -53,7 +54,7 @@ def test_verdict_distinguishes_reproduced_weak_and_reversed():
 
 
 def test_table2_puts_the_papers_values_beside_ours():
-    targets = pd.read_csv(pd.io.common.stringify_path(__file__).replace("tests/test_io_report.py", "paper/paper_targets.csv"))
+    targets = pd.read_csv(Path(__file__).resolve().parents[1] / "paper" / "paper_targets.csv")
     frame = table2(_results(20.0, 60.0), targets)
     fixed = frame[frame["Fix random"] == "✓"].iloc[0]
     assert fixed["PGD (ours)"] == "20.0 ± 1.0"
