@@ -1,5 +1,5 @@
 # diffrob: How Do Diffusion Models Improve Adversarial Robustness? -- the workflow.
-# data -> models -> purify -> attack -> measure -> paper. One rule file per stage.
+# data -> models -> purify -> attack -> measure -> fit -> paper. One rule file per stage.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -14,6 +14,7 @@ include: "rules/models.smk"
 include: "rules/purify.smk"
 include: "rules/attack.smk"
 include: "rules/measure.smk"
+include: "rules/fit.smk"
 include: "rules/paper.smk"
 
 
@@ -26,4 +27,5 @@ rule all:
     input:
         "paper/results.csv",
         expand("paper/tables/table2.{ext}", ext=["csv", "md", "tex"]),
+        "paper/report.html",
         "paper/build.json",

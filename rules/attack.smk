@@ -1,4 +1,5 @@
-# Attacks: one shard per (sampler, t*, attack, randomness, seed), gradients through the whole chain.
+# Attacks: one shard per (sampler, t*, attack, randomness, seed). PGD differentiates through the whole
+# chain; BPDA replaces the purifier's backward pass by the identity; *_eot average K randomness draws.
 
 
 rule attack:

@@ -11,16 +11,17 @@ except ConfigError as err:
 
 SEEDS = config["purification"]["seeds"]
 SAMPLERS = config["purification"]["samplers"]
+MAIN = SAMPLERS[0]
 T_STAR = config["purification"]["t_star"]
-ATTACK = config["attack"]["name"]
 RANDOMNESS = config["attack"]["randomness"]
+SWEEP = config["sweep"]
 
 
 wildcard_constraints:
-    sampler="|".join(["ddpm", "reverse", "ddim"]),
+    sampler="ddpm|reverse|ddim",
     t=r"\d+",
     seed=r"\d+",
-    attack=r"[a-z_]+",
+    attack="pgd|pgd_eot|bpda|bpda_eot",
     randomness="fixed|free",
 
 
@@ -36,11 +37,58 @@ def chain_params(wildcards):
     }
 
 
-def shard_paths(kind, sampler, t_star, attack=ATTACK):
-    """Every (randomness, seed) shard of a (sampler, t*, attack) as data/{kind}/... paths."""
+def fixed_seeds(sampler, t):
+    """Base seeds with a fixed-randomness PGD shard at (sampler, t*)."""
+    seeds = set()
+    if "fixed" in RANDOMNESS and sampler in SAMPLERS and int(t) == T_STAR:
+        seeds |= set(SEEDS)
+    if sampler in SWEEP["samplers"] and int(t) in SWEEP["t_star"]:
+        seeds |= set(SWEEP["seeds"])
+    return sorted(seeds)
+
+
+def points():
+    """Every (sampler, t*) with fixed-randomness PGD shards: one point of the sigmoid (Fig. 3b)."""
+    pairs = {(s, T_STAR) for s in SAMPLERS} | {(s, t) for s in SWEEP["samplers"] for t in SWEEP["t_star"]}
+    return sorted(p for p in pairs if fixed_seeds(*p))
+
+
+def shard(kind, sampler, t, attack, randomness, seed):
+    """The file of one shard: kind 'adversarial' (safetensors) or 'metrics' (json)."""
     ext = "safetensors" if kind == "adversarial" else "json"
-    return expand(
-        f"data/{kind}/{sampler}-t{t_star}/{attack}-{{randomness}}-seed{{seed}}.{ext}",
-        randomness=RANDOMNESS,
-        seed=SEEDS,
-    )
+    return f"data/{kind}/{sampler}-t{t}/{attack}-{randomness}-seed{seed}.{ext}"
+
+
+def all_shards(kind):
+    """Every attack shard of the configuration."""
+    paths = [shard(kind, s, t, "pgd", "fixed", seed) for s, t in points() for seed in fixed_seeds(s, t)]
+    if "free" in RANDOMNESS:
+        paths += [shard(kind, MAIN, T_STAR, "pgd", "free", seed) for seed in SEEDS]
+    extra = config["attack"]["extra"]
+    paths += [shard(kind, MAIN, T_STAR, a, "free", seed) for a in extra for seed in config["attack"]["extra_seeds"]]
+    return paths
+
+
+def fixed_shards(wildcards):
+    """The fixed-randomness PGD shards of a (sampler, t*)."""
+    return [shard("adversarial", wildcards.sampler, wildcards.t, "pgd", "fixed", s) for s in fixed_seeds(wildcards.sampler, wildcards.t)]
+
+
+def purified_files():
+    """Clean accuracy after purification for every point and its seeds."""
+    return [f"data/purified/{s}-t{t}/seed{seed}.json" for s, t in points() for seed in fixed_seeds(s, t)]
+
+
+def measurement(name, sampler=MAIN, t=T_STAR):
+    """A measurement file of a (sampler, t*)."""
+    return f"data/measurements/{sampler}-t{t}/{name}.json"
+
+
+def all_measurements():
+    """Every measurement file the paper needs."""
+    files = [measurement("trajectories", s) for s in SAMPLERS]
+    files += [measurement("table1", s) for s in SAMPLERS]
+    files += [measurement("jacobian", s) for s in SAMPLERS]
+    files += [measurement("compression", s, t) for s, t in points()]
+    files += [measurement("randomness"), measurement("correlations"), "data/measurements/base_classifier.json"]
+    return files

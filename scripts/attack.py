@@ -1,4 +1,4 @@
-"""One attack shard: adversarial examples through the whole purification chain."""
+"""One attack shard: adversarial examples against the purified classifier."""
 
 from diffrob.data import load_image_set
 from diffrob.evaluate import run_attack_shard, save_shard
@@ -12,6 +12,7 @@ shard = run_attack_shard(
     load_image_set(snakemake.input.eval),
     snakemake.params.chain,
     snakemake.params.attack,
+    w.attack,
     w.randomness,
     int(w.seed),
 )

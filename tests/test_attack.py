@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from diffrob.attack import AttackSettings, PurifiedClassifier, attack_set, linf_pgd
-from diffrob.purify import make_chain
+from diffrob.purify import make_chain, purify
 
 
 def _linear_binary(weight_seed=0):
@@ -94,3 +94,34 @@ def test_attack_set_batches_do_not_change_a_samples_outcome_under_fixed_randomne
     torch.testing.assert_close(adv_all, adv_split, rtol=0, atol=1e-5)
     assert torch.equal(correct_all, correct_split)
     assert (adv_all - images).abs().max() <= 0.1 + 1e-6
+
+
+def test_bpda_gradient_is_the_classifier_gradient_at_the_purified_image(unet, schedule, classifier, images):
+    labels = torch.arange(7) % 10
+    model = PurifiedClassifier(unet, schedule, make_chain("ddpm", 10, 1000, 2), classifier, 0, "fixed", gradient="bpda")
+    model.use_batch(range(7))
+    x = images.clone().requires_grad_(True)
+    nn.functional.cross_entropy(model(x), labels, reduction="sum").backward()
+    with torch.no_grad():
+        purified = purify(unet, schedule, model.chain, images, model.current_noise(images.shape[1:]))
+    z = purified.clone().requires_grad_(True)
+    nn.functional.cross_entropy(classifier(z), labels, reduction="sum").backward()
+    torch.testing.assert_close(x.grad, z.grad)
+
+
+def test_eot_over_fixed_randomness_equals_plain_pgd(unet, schedule, classifier, images):
+    labels = torch.arange(7) % 10
+    model = _model(unet, schedule, classifier, "fixed")
+    model.use_batch(range(7))
+    plain = linf_pgd(model, images, labels, 0.1, 2, 0.25, True, seed=1)
+    eot = linf_pgd(model, images, labels, 0.1, 2, 0.25, True, seed=1, eot_samples=3)
+    torch.testing.assert_close(plain, eot, rtol=0, atol=1e-6)
+
+
+def test_attack_names_map_to_gradients_and_eot():
+    from diffrob.attack import attack_gradient, uses_eot
+
+    assert [attack_gradient(a) for a in ("pgd", "pgd_eot", "bpda", "bpda_eot")] == ["full", "full", "bpda", "bpda"]
+    assert [uses_eot(a) for a in ("pgd", "pgd_eot")] == [False, True]
+    with pytest.raises(ValueError, match="unknown attack 'cw'"):
+        attack_gradient("cw")

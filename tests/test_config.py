@@ -29,6 +29,8 @@ def test_shipped_configs_are_valid(name):
     ("edit", "message"),
     [
         (lambda c: c["attack"].update(epsilom=0.1), "epsilom"),
+        (lambda c: c["attack"].update(extra=["cw"]), "cw"),
+        (lambda c: c["sweep"].update(t_star=[]), "t_star"),
         (lambda c: c.update(extra=1), "extra"),
         (lambda c: c["purification"].update(samplers=["ddpn"]), "ddpn"),
         (lambda c: c["attack"].update(epsilon=0.0), "epsilon"),

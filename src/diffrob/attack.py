@@ -3,8 +3,15 @@
 * fixed: xi_attack = xi_test = xi_s, the chain noise of base seed s for each sample.
 * free: a fresh xi at every call of the purifier (every attack step, and the test).
 
-PGD runs through the whole purification chain with exact gradients (foolbox ``LinfPGD``), each
-reverse step gradient-checkpointed so memory stays flat in t*.
+Attacks (all l_inf PGD with foolbox ``LinfPGD``):
+
+* ``pgd``: exact gradients through the whole purification chain, each reverse step
+  gradient-checkpointed so memory stays flat in t*;
+* ``bpda``: the purifier's backward pass replaced by the identity (advertorch ``BPDAWrapper``,
+  Athalye et al. 2018);
+* ``pgd_eot`` / ``bpda_eot``: the same gradients through foolbox's
+  ``ExpectationOverTransformationWrapper``, which averages the logits of K calls (K fresh xi
+  under free randomness): the gradient of the ensemble ``E_xi g(f_xi(x))`` (Sec. 4, eq. 9).
 """
 
 from __future__ import annotations
@@ -22,6 +29,19 @@ from diffrob.purify import Chain, Schedule, make_chain, purify
 
 Randomness = Literal["fixed", "free"]
 RANDOMNESS: tuple[str, ...] = ("fixed", "free")
+ATTACKS: tuple[str, ...] = ("pgd", "pgd_eot", "bpda", "bpda_eot")
+
+
+def attack_gradient(attack: str) -> str:
+    """``"full"`` for PGD attacks, ``"bpda"`` for BPDA attacks."""
+    if attack not in ATTACKS:
+        raise ValueError(f"unknown attack {attack!r}; expected one of {', '.join(ATTACKS)}")
+    return "bpda" if attack.startswith("bpda") else "full"
+
+
+def uses_eot(attack: str) -> bool:
+    """Whether an attack averages over K randomness draws (EOT)."""
+    return attack.endswith("_eot")
 
 
 class PurifiedClassifier(nn.Module):
@@ -44,8 +64,13 @@ class PurifiedClassifier(nn.Module):
         keying: Keying = "sample",
         checkpointed: bool = True,
         first_draw: int = 0,
+        gradient: str = "full",
     ):
         super().__init__()
+        if gradient not in ("full", "bpda"):
+            raise ValueError(f"gradient must be 'full' or 'bpda', got {gradient!r}")
+        self.gradient = gradient
+        self.call_hook: Callable[[], object] | None = None
         if randomness not in RANDOMNESS:
             raise ValueError(f"unknown randomness {randomness!r}; expected one of {', '.join(RANDOMNESS)}")
         self.unet = unet
@@ -85,6 +110,16 @@ class PurifiedClassifier(nn.Module):
         if len(self._keys) != x.shape[0]:
             raise RuntimeError(f"use_batch() was given {len(self._keys)} keys for a batch of {x.shape[0]}")
         noise = self.current_noise(x.shape[1:]).to(x.device)
+        if self.call_hook is not None:
+            self.call_hook()
+        if self.gradient == "bpda":
+            from diffrob.compat import import_advertorch
+
+            import_advertorch()
+            from advertorch.bpda import BPDAWrapper
+
+            purifier = BPDAWrapper(lambda z: purify(self.unet, self.schedule, self.chain, z, noise))
+            return self.classifier(purifier(x))
         return self.classifier(purify(self.unet, self.schedule, self.chain, x, noise, self.checkpointed))
 
 
@@ -104,8 +139,11 @@ def linf_pgd(
     rel_stepsize: float,
     random_start: bool,
     seed: int,
+    eot_samples: int = 1,
 ) -> torch.Tensor:
     """Untargeted l_inf PGD (Madry et al.) with foolbox's ``LinfPGD``; returns x_adv in the eps-ball and [0, 1].
+
+    With ``eot_samples`` K > 1 the model is wrapped in foolbox's ``ExpectationOverTransformationWrapper``.
 
     foolbox draws the random start from torch's global generator: it runs under
     :func:`diffrob.noise.seeded` so the start is reproducible.
@@ -115,6 +153,8 @@ def linf_pgd(
     if epsilon <= 0:
         raise ValueError(f"epsilon must be > 0, got {epsilon}")
     fmodel = foolbox.PyTorchModel(model.eval(), bounds=(0.0, 1.0), device=images.device)
+    if eot_samples > 1:
+        fmodel = foolbox.models.ExpectationOverTransformationWrapper(fmodel, n_steps=eot_samples)
     attack = foolbox.attacks.LinfPGD(rel_stepsize=rel_stepsize, steps=steps, random_start=random_start)
     with seeded(seed):
         _, clipped, _ = attack(fmodel, images, labels, epsilons=epsilon)
@@ -123,13 +163,14 @@ def linf_pgd(
 
 @dataclass(frozen=True)
 class AttackSettings:
-    """What an attack shard runs: l_inf PGD's budget and schedule."""
+    """What an attack shard runs: l_inf PGD's budget and schedule, and K for EOT attacks."""
 
     epsilon: float
     steps: int
     rel_stepsize: float
     random_start: bool = True
     batch_size: int = 64
+    eot_samples: int = 1
 
 
 def attack_set(
@@ -147,7 +188,12 @@ def attack_set(
     """
     adversarial, correct = [], []
     starts = range(0, len(labels), settings.batch_size)
-    for number, start in enumerate(tqdm(starts, desc=f"PGD ({model.randomness})", disable=not progress)):
+    calls_per_batch = settings.steps * settings.eot_samples + settings.eot_samples + 1
+    bar = tqdm(
+        total=len(starts) * calls_per_batch, desc=f"attack ({model.randomness}), purifier calls", disable=not progress
+    )
+    model.call_hook = bar.update
+    for number, start in enumerate(starts):
         rows = slice(start, start + settings.batch_size)
         model.use_batch(batch_keys(indices[rows], number, model.keying))
         x_adv = linf_pgd(
@@ -159,10 +205,13 @@ def attack_set(
             settings.rel_stepsize,
             settings.random_start,
             attack_seed + number,
+            settings.eot_samples,
         )
         with torch.no_grad():
             correct.append(model(x_adv).argmax(1) == labels[rows])
         adversarial.append(x_adv)
+    model.call_hook = None
+    bar.close()
     return torch.cat(adversarial), torch.cat(correct)
 
 
@@ -214,10 +263,19 @@ def purified_classifier(
     seed: int,
     randomness: str,
     first_draw: int = 0,
+    gradient: str = "full",
 ) -> PurifiedClassifier:
     """``g(f_xi(.))`` for a loaded UNet/scheduler/classifier and a :class:`PurifierSpec`."""
     schedule = Schedule.from_scheduler(scheduler)
     chain = make_chain(spec.sampler, spec.t_star, schedule.num_train_timesteps, spec.reverse_steps)
     return PurifiedClassifier(
-        frozen(unet), schedule, chain, frozen(classifier), seed, randomness, spec.keying, first_draw=first_draw
+        frozen(unet),
+        schedule,
+        chain,
+        frozen(classifier),
+        seed,
+        randomness,
+        spec.keying,
+        first_draw=first_draw,
+        gradient=gradient,
     )

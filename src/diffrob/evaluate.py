@@ -17,12 +17,14 @@ from diffrob.attack import (
     AttackSettings,
     PurifiedClassifier,
     PurifierSpec,
+    attack_gradient,
     attack_set,
     batch_keys,
     frozen,
     linf_pgd,
     predict,
     purified_classifier,
+    uses_eot,
 )
 from diffrob.data import ImageSet
 from diffrob.io import atomic_path, require_file
@@ -174,19 +176,23 @@ def run_attack_shard(
     eval_set: ImageSet,
     chain: Mapping[str, Any],
     attack: Mapping[str, Any],
+    attack_name: str,
     randomness: str,
     seed: int,
 ) -> AttackShard:
-    """PGD through the whole chain under ``randomness`` with base seed ``seed``: one shard."""
+    """One shard: ``attack_name`` (pgd, pgd_eot, bpda, bpda_eot) under ``randomness`` with base seed ``seed``."""
     spec = PurifierSpec.from_mapping(chain)
     unet, scheduler, classifier = _load_parts(ddpm_dir, classifier_path)
-    model = purified_classifier(unet, scheduler, classifier, spec, seed, randomness)
+    model = purified_classifier(
+        unet, scheduler, classifier, spec, seed, randomness, gradient=attack_gradient(attack_name)
+    )
     settings = AttackSettings(
         float(attack["epsilon"]),
         int(attack["steps"]),
         float(attack["rel_stepsize"]),
         bool(attack["random_start"]),
         int(attack["batch_size"]),
+        int(attack["eot_samples"]) if uses_eot(attack_name) else 1,
     )
     dev = device()
     adversarial, correct = attack_set(
@@ -197,12 +203,13 @@ def run_attack_shard(
         "t_star": spec.t_star,
         "reverse_steps": spec.reverse_steps,
         "keying": spec.keying,
-        "attack": str(attack["name"]),
+        "attack": attack_name,
         "randomness": randomness,
         "seed": seed,
         "epsilon": settings.epsilon,
         "steps": settings.steps,
         "rel_stepsize": settings.rel_stepsize,
+        "eot_samples": settings.eot_samples,
     }
     return AttackShard(adversarial.cpu(), eval_set.labels, eval_set.indices, correct.cpu(), info)
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 RESULT_COLUMNS = ["artifact", "dataset", "row", "column", "value", "sd", "n"]
 SAMPLER_LABELS = {"ddpm": "DDPM", "reverse": "Reverse", "ddim": "DDIM"}
+ATTACK_LABELS = {"pgd": "PGD (Full)", "pgd_eot": "PGD-EOT", "bpda": "BPDA", "bpda_eot": "BPDA-EOT"}
 
 
 def mean_sd(values: Sequence[float]) -> tuple[float, float, int]:
@@ -26,36 +27,110 @@ def result_row(artifact: str, dataset: str, row: str, column: str, values: Seque
     return {"artifact": artifact, "dataset": dataset, "row": row, "column": column, "value": mean, "sd": sd, "n": n}
 
 
-def table2_rows(
+def accuracy_rows(
     dataset: str,
-    sampler: str,
-    classifier: Mapping[str, float],
-    purified: Iterable[Mapping[str, Any]],
-    shards: Iterable[Mapping[str, Any]],
+    main_sampler: str,
+    main_t: int,
+    purified: Sequence[Mapping[str, Any]],
+    shards: Sequence[Mapping[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Rows for Table 2 (clean and PGD accuracy, fixed vs free) and Table 4 (transfer across seeds).
+    """Accuracy rows: Table 2 (+ its PGD-EOT column), Table 4, Table 6/7 PGD(fix), and every shard group.
 
-    ``purified``: per-seed clean accuracies ``{"acc_fixed", "acc_free"}``; ``shards``: per-shard
-    accuracies ``{"randomness", "acc_own", "acc_fresh", "acc_transfer"}``.
+    ``purified``: per-seed clean accuracies ``{"sampler", "t_star", "acc_fixed", "acc_free"}``;
+    ``shards``: per-shard ``{"sampler", "t_star", "attack", "randomness", "acc_own", "acc_fresh", "acc_transfer"}``.
     """
-    label = SAMPLER_LABELS.get(sampler, sampler)
-    purified, shards = list(purified), list(shards)
-    by = {r: [s for s in shards if s["randomness"] == r] for r in ("fixed", "free")}
-    rows = [
-        result_row("setup", dataset, "classifier", "clean_acc", [classifier["clean_acc"]]),
-        result_row("setup", dataset, "classifier", "pgd_undefended", [classifier["pgd_acc"]]),
-        result_row("table2", dataset, f"{label} free", "clean_acc", [p["acc_free"] for p in purified]),
-        result_row("table2", dataset, f"{label} fixed", "clean_acc", [p["acc_fixed"] for p in purified]),
-    ]
-    if by["free"]:
-        rows.append(result_row("table2", dataset, f"{label} free", "pgd", [s["acc_own"] for s in by["free"]]))
-    if by["fixed"]:
-        fixed = by["fixed"]
+
+    def pick(sampler: str, t: int, attack: str | None = None, randomness: str | None = None) -> list:
+        return [
+            s
+            for s in shards
+            if s["sampler"] == sampler
+            and int(s["t_star"]) == t
+            and (attack is None or s["attack"] == attack)
+            and (randomness is None or s["randomness"] == randomness)
+        ]
+
+    def clean(sampler: str, t: int) -> list:
+        return [p for p in purified if p["sampler"] == sampler and int(p["t_star"]) == t]
+
+    label = SAMPLER_LABELS[main_sampler]
+    rows = []
+    main_clean = clean(main_sampler, main_t)
+    if main_clean:
+        rows += [
+            result_row("table2", dataset, f"{label} free", "clean_acc", [p["acc_free"] for p in main_clean]),
+            result_row("table2", dataset, f"{label} fixed", "clean_acc", [p["acc_fixed"] for p in main_clean]),
+        ]
+    free, fixed = pick(main_sampler, main_t, "pgd", "free"), pick(main_sampler, main_t, "pgd", "fixed")
+    eot = pick(main_sampler, main_t, "pgd_eot", "free")
+    if free:
+        rows.append(result_row("table2", dataset, f"{label} free", "pgd", [s["acc_own"] for s in free]))
+    if eot:
+        rows.append(result_row("table2", dataset, f"{label} free", "pgd_eot", [s["acc_own"] for s in eot]))
+    if fixed:
         rows += [
             result_row("table2", dataset, f"{label} fixed", "pgd", [s["acc_own"] for s in fixed]),
             result_row("table2", dataset, f"{label} fixed", "pgd_fresh_test", [s["acc_fresh"] for s in fixed]),
             result_row("table4", dataset, "transfer across seeds", "pgd", [s["acc_transfer"] for s in fixed]),
         ]
+    groups = sorted({(s["sampler"], int(s["t_star"]), s["attack"], s["randomness"]) for s in shards})
+    for sampler, t, attack, randomness in groups:
+        group = pick(sampler, t, attack, randomness)
+        name = f"{SAMPLER_LABELS[sampler]} t={t} {ATTACK_LABELS[attack]} {randomness}"
+        for column in ("acc_own", "acc_fresh", "acc_transfer"):
+            rows.append(result_row("accuracy", dataset, name, column, [s[column] for s in group]))
+        if attack == "pgd" and randomness == "fixed":
+            if t == main_t:
+                rows.append(
+                    result_row("table6", dataset, SAMPLER_LABELS[sampler], "pgd_fix", [s["acc_own"] for s in group])
+                )
+            rows.append(
+                result_row("table7", dataset, SAMPLER_LABELS[sampler], f"pgd_fix_t{t}", [s["acc_own"] for s in group])
+            )
+            rows.append(
+                result_row(
+                    "table7",
+                    dataset,
+                    SAMPLER_LABELS[sampler],
+                    f"clean_fix_t{t}",
+                    [p["acc_fixed"] for p in clean(sampler, t)],
+                )
+            )
+    return rows
+
+
+def compression_rows(dataset: str, main_t: int, results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Tables 6 and 7 from compression results: per-sampler rates at t*, uniform rate per swept t*."""
+    rows = []
+    for result in results:
+        label, t = SAMPLER_LABELS[result["sampler"]], int(result["t_star"])
+        by_column = {r["column"]: r for r in result["rows"]}
+        if t == main_t:
+            for column in ("pgd_robust", "pgd_nonrobust", "uniform"):
+                r = by_column[column]
+                rows.append(
+                    {
+                        "artifact": "table6",
+                        "dataset": dataset,
+                        "row": label,
+                        "column": f"compression_{column}",
+                        "value": r["value"],
+                        "sd": r["sd"],
+                        "n": r["n"],
+                    }
+                )
+        r = by_column["uniform"]
+        rows.append(
+            {
+                "artifact": "table7",
+                "dataset": dataset,
+                "row": label,
+                "column": f"compress_t{t}",
+                "value": r["value"],
+                "sd": r["sd"],
+                "n": r["n"],
+            }
+        )
     return rows
 
 
@@ -99,7 +174,7 @@ def table2(results: pd.DataFrame, targets: pd.DataFrame, sampler: str = "ddpm") 
         row = f"{label} {mode}"
         paper_row = f"DDPM {mode}"
         record = {"Model": label, "Fix random": "✓" if mode == "fixed" else "✗"}
-        for column, title in (("clean_acc", "Clean acc."), ("pgd", "PGD")):
+        for column, title in (("clean_acc", "Clean acc."), ("pgd", "PGD"), ("pgd_eot", "PGD-EOT")):
             ours = _lookup(results, "table2", row, column)
             theirs = _lookup(paper, "table2", paper_row, column)
             record[f"{title} (ours)"] = fmt(*ours)
@@ -153,21 +228,36 @@ def _read_json(path: str | Path) -> dict[str, Any]:
 
 
 def collect_results(
-    dataset: str, classifier_json: str | Path, purified_jsons: Sequence[str | Path], shard_jsons: Sequence[str | Path]
+    dataset: str,
+    main_sampler: str,
+    main_t: int,
+    classifier_json: str | Path,
+    purified_jsons: Sequence[str | Path],
+    shard_jsons: Sequence[str | Path],
+    measurement_jsons: Sequence[str | Path],
 ) -> pd.DataFrame:
-    """``paper/results.csv``: every metric file gathered into long format, one block per sampler."""
+    """``paper/results.csv``: every metric and measurement file gathered into long format."""
     classifier = _read_json(classifier_json)
+    rows: list[dict[str, Any]] = [
+        result_row("setup", dataset, "classifier", "clean_acc", [classifier["clean_acc"]]),
+        result_row("setup", dataset, "classifier", "pgd_undefended", [classifier["pgd_acc"]]),
+    ]
     purified = [_read_json(p) for p in purified_jsons]
     shards = [_read_json(p) for p in shard_jsons]
-    rows: list[dict[str, Any]] = []
-    for sampler in dict.fromkeys(p["sampler"] for p in purified):
-        rows += table2_rows(
-            dataset,
-            sampler,
-            classifier,
-            [p for p in purified if p["sampler"] == sampler],
-            [s for s in shards if s["sampler"] == sampler],
-        )
+    rows += accuracy_rows(dataset, main_sampler, main_t, purified, shards)
+    measurements = [_read_json(p) for p in measurement_jsons]
+    rows += compression_rows(
+        dataset,
+        main_t,
+        [m for m in measurements if "t_star" in m and m["rows"] and m["rows"][0]["artifact"] == "compression"],
+    )
+    for m in measurements:
+        rows += [{**r, "dataset": dataset} for r in m.get("rows", [])]
+        if "fit" in m:
+            rows += [
+                result_row("fig3b", dataset, "sigmoid", key, [m["fit"][key]])
+                for key in ("top", "midpoint", "width", "r2", "at_zero", "n_points")
+            ]
     frame = results_frame(rows)
     return frame.drop_duplicates(subset=["artifact", "dataset", "row", "column"], keep="first")
 
@@ -183,8 +273,8 @@ def write_table2(
     caption = (
         f"Table 2 in miniature: accuracy (%) with and without fixed randomness "
         f"({settings['dataset']}, l_inf eps = {settings['epsilon']:.3g}, t* = {settings['t_star']} "
-        f"with {settings['reverse_steps']} reverse steps, PGD-{settings['steps']}; "
-        f"paper: CIFAR-10, eps = 8/255, t* = 100 full chain, PGD-40). Mean ± sd over seeds."
+        f"with {settings['reverse_steps']} reverse steps, PGD-{settings['steps']}, EOT over {settings['eot_samples']}; "
+        f"paper: CIFAR-10, eps = 8/255, t* = 100 full chain, PGD-40, EOT over 15). Mean ± sd over seeds."
     )
     transfer = _lookup(results, "table4", "transfer across seeds", "pgd")
     notes = [
@@ -221,3 +311,220 @@ def build_info(config: Mapping[str, Any]) -> dict[str, Any]:
         "config": dict(config),
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
+
+
+# Our (artifact, row, column) -> the paper's, where the names differ (paper_targets.csv).
+def paper_key(artifact: str, row: str, column: str) -> tuple[str, str, str]:
+    """The key in ``paper_targets.csv`` that one of our results rows is compared with."""
+    if artifact == "tableS6":
+        # The text of Sec. 3.2 calls 0.241 the fixed-randomness radius (Table S6 labels it "fix inputs").
+        return artifact, "centroid_l2", {"fixed_noise": "fix_inputs", "fixed_input": "fix_random"}.get(column, column)
+    if artifact in ("tableS3", "tableS4") and row.split(" ", 1)[0] in SAMPLER_LABELS.values():
+        name = row.split(" ", 1)[1]
+        if name.startswith("Uniform"):
+            eps = float(name.split()[1])
+            name = f"Uniform {round(eps * 255):d}/255"
+        suffix = {"init": "init", "max": "max_t100", "end": "end_t200"}[column.split("_", 1)[1]]
+        return artifact, name, f"{column.split('_', 1)[0]}_{suffix}"
+    if artifact == "fig3a":
+        return artifact, "jacobian", column
+    return artifact, row, column
+
+
+def comparison_table(results: pd.DataFrame, targets: pd.DataFrame, artifact: str, digits: int = 3) -> pd.DataFrame:
+    """Every row of ``artifact`` in our results beside the paper's value (``–`` where the paper has none)."""
+    ours = results[results["artifact"] == artifact]
+    records = []
+    for _, r in ours.iterrows():
+        p_artifact, p_row, p_column = paper_key(artifact, r["row"], r["column"])
+        theirs = _lookup(targets, p_artifact, p_row, p_column)
+        records.append(
+            {
+                "row": r["row"],
+                "quantity": r["column"],
+                "ours": fmt(r["value"], r["sd"], digits),
+                "n": int(r["n"]),
+                "paper (CIFAR-10)": fmt(*theirs, digits),
+            }
+        )
+    return pd.DataFrame(records, columns=["row", "quantity", "ours", "n", "paper (CIFAR-10)"])
+
+
+TABLE_CAPTIONS = {
+    "table1": "Table 1: distances to the clean images before and after purification (PGD under fixed xi_s)",
+    "table4": "Table 4: transfer attack across randomness configurations (attack under xi_s, test under xi_s')",
+    "table5": "Table 5: correlation of adversarial perturbations (per image, Pearson)",
+    "table6": "Table 6: compression rates (eq. 10) and fixed-randomness PGD accuracy (%)",
+    "table7": "Table 7: uniform-noise compression rate and fixed-randomness PGD / clean accuracy (%) over t*",
+    "tableS3": "Table S3: l2 distance to the clean image at the start, at t* (max) and at the end of purification",
+    "tableS4": "Table S4: l_inf distance to the clean image at the start, at t* (max) and at the end of purification",
+    "tableS5": "Table S5: variance decomposition (eq. 11, x 1e-3) and SNR (eq. 7, x 1e-3)",
+    "tableS6": "Table S6: l2 distance to the centroid (fixed_noise: inputs vary under one xi; fixed_input: xi varies)",
+    "fig2": "Fig. 2d-e: correlation of purification directions f(x|xi) - x",
+    "fig3a": "Fig. 3a: singular values of the purifier's Jacobian at clean images",
+    "fig3b": "Fig. 3b: sigmoid fit of fixed-randomness PGD accuracy against the uniform compression rate",
+    "fig3c": "Fig. 3c: undefended classifier's PGD accuracy (%) at budget scale x eps",
+    "accuracy": "Accuracy (%) of every attack shard group: own test xi, a fresh xi, another seed's xi",
+    "setup": "Set-up: the classifier alone (clean and undefended PGD accuracy, %)",
+}
+
+
+def write_tables(results_csv: str | Path, targets_csv: str | Path, folder: str | Path) -> list[Path]:
+    """Write every comparison table of :data:`TABLE_CAPTIONS` as csv, Markdown and LaTeX into ``folder``."""
+    from diffrob.io import atomic_path, write_text
+
+    results, targets = pd.read_csv(results_csv), read_targets(targets_csv)
+    written = []
+    for artifact, caption in TABLE_CAPTIONS.items():
+        frame = comparison_table(results, targets, artifact)
+        base = Path(folder) / artifact
+        with atomic_path(base.with_suffix(".csv")) as tmp:
+            frame.to_csv(tmp, index=False)
+        write_text(render_markdown(frame, caption), base.with_suffix(".md"))
+        write_text(render_latex(frame, caption, f"tab:{artifact}"), base.with_suffix(".tex"))
+        written += [base.with_suffix(ext) for ext in (".csv", ".md", ".tex")]
+    return written
+
+
+def _mark(flag: bool | None) -> str:
+    return {True: "✓", False: "✗", None: "–"}[flag]
+
+
+def claim_blocks(results: pd.DataFrame, targets: pd.DataFrame, build: Mapping[str, Any], tables_dir: Path) -> list:
+    """The report as blocks: ("h1"|"h2"|"p", text), ("table", DataFrame), ("img", path), ("md", text)."""
+    from diffrob.claims import claims
+
+    config = build.get("config", {})
+    main = SAMPLER_LABELS.get(config.get("purification", {}).get("samplers", ["ddpm"])[0], "DDPM")
+    epsilons = config.get("measure", {}).get("uniform_epsilons", [])
+    smallest = f"Uniform {min(epsilons):g}" if epsilons else ""
+    all_claims = claims(main, smallest)
+    verdicts = [c.check(results) for c in all_claims]
+    attack = config.get("attack", {})
+    purification = config.get("purification", {})
+    blocks: list = [
+        ("h1", f"diffrob report: {config.get('dataset', '?')}"),
+        (
+            "p",
+            "Every number below is read from paper/results.csv, produced by this run; the paper's values are "
+            "CIFAR-10 (paper_targets.csv). A ✓ says the *direction* of the paper's claim holds in our run, "
+            "a ✗ that it does not, – that the numbers are missing. Magnitudes differ by design: other data, "
+            "smaller models, respaced chains.",
+        ),
+        (
+            "p",
+            f"Settings: ε = {attack.get('epsilon')} (ℓ∞, pixels in [0, 1]), PGD-{attack.get('steps')} with "
+            f"relative step {attack.get('rel_stepsize')}, EOT over {attack.get('eot_samples')} draws; t* = "
+            f"{purification.get('t_star')} with {purification.get('reverse_steps')} respaced reverse steps; "
+            f"base seeds {purification.get('seeds')}; {config.get('data', {}).get('n_eval')} evaluation images. "
+            f"diffrob {build.get('diffrob')}, created {build.get('created')}.",
+        ),
+        ("h2", "Summary"),
+        (
+            "table",
+            pd.DataFrame(
+                {
+                    "#": range(1, len(all_claims) + 1),
+                    "where": [c.section for c in all_claims],
+                    "claim": [c.statement for c in all_claims],
+                    "direction reproduced": [_mark(v) for v in verdicts],
+                }
+            ),
+        ),
+        (
+            "p",
+            f"{sum(v is True for v in verdicts)} of {len(verdicts)} directions reproduced, "
+            f"{sum(v is False for v in verdicts)} not, {sum(v is None for v in verdicts)} without numbers.",
+        ),
+    ]
+    for number, (claim, verdict) in enumerate(zip(all_claims, verdicts, strict=True), start=1):
+        evidence = []
+        for label, ours, theirs in claim.evidence:
+            hit = results[
+                (results["artifact"] == ours[0]) & (results["row"] == ours[1]) & (results["column"] == ours[2])
+            ]
+            mine = (
+                fmt(
+                    float(hit["value"].iloc[0]),
+                    float(hit["sd"].iloc[0]) if pd.notna(hit["sd"].iloc[0]) else math.nan,
+                    3,
+                )
+                if not hit.empty
+                else "–"
+            )
+            paper = fmt(*_lookup(targets, *theirs), 3) if theirs else "–"
+            evidence.append({"quantity": label, "ours": mine, "paper (CIFAR-10)": paper})
+        blocks += [
+            ("h2", f"{number}. {claim.section}: {_mark(verdict)}"),
+            ("p", claim.statement),
+            ("table", pd.DataFrame(evidence)),
+        ]
+        if "table2" in claim.tables and (tables_dir / "table2.md").exists():
+            blocks.append(("md", (tables_dir / "table2.md").read_text()))
+        blocks += [("img", f"figures/{name}.png") for name in claim.figures]
+        others = [t for t in claim.tables if t != "table2"]
+        if others:
+            blocks.append(("p", "Full tables: " + ", ".join(f"tables/{t}.md" for t in others)))
+    return blocks
+
+
+def blocks_to_markdown(blocks: Sequence) -> str:
+    """Render report blocks as Markdown."""
+    out = []
+    for kind, content in blocks:
+        if kind == "h1":
+            out.append(f"# {content}\n")
+        elif kind == "h2":
+            out.append(f"## {content}\n")
+        elif kind == "p":
+            out.append(f"{content}\n")
+        elif kind == "table":
+            out.append(content.to_markdown(index=False) + "\n")
+        elif kind == "img":
+            out.append(f"![{Path(content).stem}]({content})\n")
+        elif kind == "md":
+            out.append(content + "\n")
+    return "\n".join(out)
+
+
+def blocks_to_html(blocks: Sequence, title: str) -> str:
+    """Render report blocks as a standalone HTML page (images referenced relative to paper/)."""
+    import html
+
+    body = []
+    for kind, content in blocks:
+        if kind in ("h1", "h2"):
+            body.append(f"<{kind}>{html.escape(content)}</{kind}>")
+        elif kind == "p":
+            body.append(f"<p>{html.escape(content)}</p>")
+        elif kind == "table":
+            body.append(content.to_html(index=False, border=0, classes="t"))
+        elif kind == "img":
+            body.append(f'<p><img src="{html.escape(content)}" alt="{html.escape(Path(content).stem)}"></p>')
+        elif kind == "md":
+            body.append(f"<pre>{html.escape(content)}</pre>")
+    style = (
+        "body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}"
+        "table.t{border-collapse:collapse;margin:.5em 0}table.t td,table.t th{border-bottom:1px solid #ddd;"
+        "padding:.2em .6em;text-align:left}img{max-width:100%}pre{background:#f6f6f6;padding:.6em;overflow:auto}"
+    )
+    return (
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def write_report(
+    results_csv: str | Path,
+    targets_csv: str | Path,
+    build_json: str | Path,
+    tables_dir: str | Path,
+    markdown_out: str | Path,
+    html_out: str | Path,
+) -> None:
+    """Write ``paper/report.md`` and ``paper/report.html``, generated from results.csv alone."""
+    from diffrob.io import write_text
+
+    blocks = claim_blocks(pd.read_csv(results_csv), read_targets(targets_csv), _read_json(build_json), Path(tables_dir))
+    write_text(blocks_to_markdown(blocks), markdown_out)
+    write_text(blocks_to_html(blocks, "diffrob report"), html_out)

@@ -1,0 +1,15 @@
+# Fit: robustness as a sigmoid of the compression rate over every (sampler, t*) point (Fig. 3b).
+
+
+rule fit_sigmoid:
+    input:
+        compression=[measurement("compression", s, t) for s, t in points()],
+        metrics=[shard("metrics", s, t, "pgd", "fixed", seed) for s, t in points() for seed in fixed_seeds(s, t)],
+    output:
+        "data/measurements/sigmoid.json",
+    log:
+        "logs/fit_sigmoid.log",
+    benchmark:
+        "benchmarks/fit_sigmoid.tsv"
+    script:
+        "../scripts/fit_sigmoid.py"

@@ -1,0 +1,11 @@
+"""Compression rates of one (sampler, t*) (eq. 10; Tables 6, 7)."""
+
+from diffrob.data import load_image_set
+from diffrob.experiments import compression
+from diffrob.io import write_json
+from diffrob.runtime import configure
+
+configure(snakemake.threads, snakemake.log[0])
+i, p = snakemake.input, snakemake.params
+result = compression(i.ddpm, load_image_set(i.eval), p.chain, i.shards, p.epsilon)
+write_json(result, snakemake.output[0])

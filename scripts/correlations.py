@@ -1,0 +1,11 @@
+"""Table 5: correlations of adversarial perturbations across seeds and with PGD-EOT."""
+
+from diffrob.data import load_image_set
+from diffrob.experiments import correlations
+from diffrob.io import write_json
+from diffrob.runtime import configure
+
+configure(1, snakemake.log[0])
+i = snakemake.input
+result = correlations(load_image_set(i.eval), i.fixed, i.eot[0] if i.eot else None)
+write_json(result, snakemake.output[0])

@@ -1,0 +1,22 @@
+"""One figure of the paper, named by the {figure} wildcard."""
+
+import json
+from pathlib import Path
+
+from diffrob import figures
+from diffrob.runtime import configure
+
+configure(1, snakemake.log[0])
+i, out = snakemake.input, [snakemake.output.png, snakemake.output.pdf]
+main_trajectory = i.trajectories[0]
+makers = {
+    "fig1c_l2": lambda: figures.trajectories(i.trajectories, "l2", out),
+    "figS1_linf": lambda: figures.trajectories(i.trajectories, "linf", out),
+    "figS3_uniform": lambda: figures.uniform_noise(main_trajectory, out),
+    "fig2_randomness": lambda: figures.randomness(i.randomness, out),
+    "fig3a_jacobian": lambda: figures.jacobian(i.jacobian, out),
+    "fig3b_sigmoid": lambda: figures.sigmoid(i.sigmoid, json.loads(Path(i.classifier).read_text())["clean_acc"], out),
+    "fig3c_base_classifier": lambda: figures.base_classifier(i.base_classifier, i.sigmoid, out),
+    "figS4_timesteps": lambda: figures.timesteps(i.results, out),
+}
+makers[snakemake.wildcards.figure]()

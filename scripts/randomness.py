@@ -1,0 +1,20 @@
+"""Randomness dominance: variance decomposition, SNR, centroid radii, direction correlations."""
+
+from diffrob.data import load_image_set
+from diffrob.experiments import randomness
+from diffrob.io import write_json
+from diffrob.runtime import configure
+
+configure(snakemake.threads, snakemake.log[0])
+p = snakemake.params
+sizes = p.sizes
+result = randomness(
+    snakemake.input.ddpm,
+    load_image_set(snakemake.input.eval),
+    p.chain,
+    sizes["n_images"],
+    sizes["n_perturbations"],
+    sizes["n_seeds"],
+    p.epsilon,
+)
+write_json(result, snakemake.output[0])

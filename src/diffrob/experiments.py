@@ -1,0 +1,320 @@
+"""The paper's measurement experiments on loaded models: each returns JSON-able results.
+
+Every function takes plain arguments (paths, an :class:`ImageSet`, a chain mapping) and knows
+nothing of the workflow. Results carry ``rows`` in the long format of ``paper/results.csv``
+(``artifact, row, column, value, sd, n``) plus raw series for the figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from diffrob.attack import PurifierSpec, frozen, linf_pgd, predict
+from diffrob.data import ImageSet
+from diffrob.evaluate import accuracy_percent, load_shard
+from diffrob.measure import (
+    centroid_distances,
+    compression_rate,
+    direction_correlations,
+    frechet_distance,
+    jacobian,
+    l2_distance,
+    linf_distance,
+    perturbation_correlation,
+    process_time,
+    singular_values,
+    ssim,
+    trajectory_distances,
+    variance_decomposition,
+)
+from diffrob.models import load_classifier, load_diffusion
+from diffrob.noise import chain_noise, uniform
+from diffrob.purify import Chain, Schedule, make_chain, purify, purify_trajectory
+from diffrob.report import ATTACK_LABELS, SAMPLER_LABELS
+from diffrob.runtime import device
+
+
+def row(artifact: str, row_name: str, column: str, values: Sequence[float] | torch.Tensor) -> dict[str, Any]:
+    """A results row: mean, sample sd (NaN for one value) and n of ``values``."""
+    v = np.asarray(values.cpu() if isinstance(values, torch.Tensor) else values, dtype=float).ravel()
+    sd = float(v.std(ddof=1)) if v.size > 1 else float("nan")
+    return {
+        "artifact": artifact,
+        "row": row_name,
+        "column": column,
+        "value": float(v.mean()),
+        "sd": sd,
+        "n": int(v.size),
+    }
+
+
+class Purifier:
+    """A loaded purifier f_xi with its chain; noise keyed by data-set index (eq. 12-13)."""
+
+    def __init__(self, ddpm_dir: str | Path, chain: Mapping[str, Any]):
+        spec = PurifierSpec.from_mapping(chain)
+        unet, scheduler = load_diffusion(ddpm_dir)
+        self.unet = frozen(unet.to(device()))
+        self.schedule = Schedule.from_scheduler(scheduler)
+        self.chain: Chain = make_chain(spec.sampler, spec.t_star, self.schedule.num_train_timesteps, spec.reverse_steps)
+        self.spec = spec
+
+    def noise(self, seed: int, keys: Sequence[int], shape: Sequence[int]):
+        """xi_s for the samples ``keys``."""
+        c = self.chain
+        return chain_noise(seed, list(keys), shape, c.forward_timesteps, c.reverse_timesteps).to(device())
+
+    def __call__(self, images: torch.Tensor, keys: Sequence[int], seed: int) -> torch.Tensor:
+        """f_xi_s(images), batch by batch, without gradients."""
+        out = []
+        with torch.no_grad():
+            for start in range(0, images.shape[0], self.spec.batch_size):
+                rows = slice(start, start + self.spec.batch_size)
+                chunk = images[rows].to(device())
+                noise = self.noise(seed, list(keys)[rows], chunk.shape[1:])
+                out.append(purify(self.unet, self.schedule, self.chain, chunk, noise).cpu())
+        return torch.cat(out)
+
+    def trajectory(self, images: torch.Tensor, keys: Sequence[int], seed: int) -> list[torch.Tensor]:
+        """Every state of f_xi_s(images) in pixel units."""
+        noise = self.noise(seed, keys, images.shape[1:])
+        return [s.cpu() for s in purify_trajectory(self.unet, self.schedule, self.chain, images.to(device()), noise)]
+
+
+def uniform_perturbation(images: torch.Tensor, epsilon: float, seed: int) -> torch.Tensor:
+    """x0 + eta with eta uniform in the l_inf ball of radius ``epsilon`` (not clipped, as Table S3)."""
+    return images + uniform(images.shape, -epsilon, epsilon, seed)
+
+
+def trajectories(
+    ddpm_dir: str | Path,
+    eval_set: ImageSet,
+    chain: Mapping[str, Any],
+    shards: Mapping[str, str | Path],
+    uniform_epsilons: Sequence[float],
+    seed: int,
+) -> dict[str, Any]:
+    """Distances to the clean images along the purification (Fig. 1c, S1, S3; Tables S3, S4).
+
+    ``shards`` maps an attack name (pgd, pgd_eot, bpda, bpda_eot) to a shard; uniform noise at each of
+    ``uniform_epsilons`` is added. Returns per-state mean and sd over images, and init/max/end rows.
+    """
+    purifier = Purifier(ddpm_dir, chain)
+    inputs = {ATTACK_LABELS[name]: load_shard(path).adversarial for name, path in shards.items()}
+    for k, eps in enumerate(uniform_epsilons):
+        inputs[f"Uniform {eps:g}"] = uniform_perturbation(eval_set.images, eps, seed=7919 + k)
+    c = purifier.chain
+    xs = process_time(len(c.forward_timesteps), c.t_star, c.reverse_timesteps)
+    label = SAMPLER_LABELS[purifier.spec.sampler]
+    series, rows = {}, []
+    keys = eval_set.indices.tolist()
+    for name, images in tqdm(inputs.items(), desc="trajectories"):
+        d = trajectory_distances(purifier.trajectory(images, keys, seed), eval_set.images)
+        series[name] = {
+            norm: {"mean": d[norm].mean(1).tolist(), "sd": d[norm].std(1).tolist()} for norm in ("l2", "linf")
+        }
+        peak = len(c.forward_timesteps) if c.forward_timesteps else 0
+        for norm in ("l2", "linf"):
+            rows.append(row("tableS3" if norm == "l2" else "tableS4", f"{label} {name}", f"{norm}_init", d[norm][0]))
+            rows.append(row("tableS3" if norm == "l2" else "tableS4", f"{label} {name}", f"{norm}_max", d[norm][peak]))
+            rows.append(row("tableS3" if norm == "l2" else "tableS4", f"{label} {name}", f"{norm}_end", d[norm][-1]))
+    return {"sampler": purifier.spec.sampler, "t_star": c.t_star, "x": xs, "series": series, "rows": rows}
+
+
+def table1(
+    ddpm_dir: str | Path,
+    classifier_path: str | Path,
+    eval_set: ImageSet,
+    chain: Mapping[str, Any],
+    shard_paths: Sequence[str | Path],
+) -> dict[str, Any]:
+    """Table 1: l2, l_inf, SSIM and FID to the clean images before -> after purification under xi_s.
+
+    One value per seed (the shard's own xi_s), reported as mean +- sd over seeds. FID uses the
+    classifier's penultimate features (offline stand-in for Inception features).
+    """
+    purifier = Purifier(ddpm_dir, chain)
+    classifier = frozen(load_classifier(classifier_path))
+    clean = eval_set.images
+    with torch.no_grad():
+        clean_features = classifier.features(clean)
+    per_seed: dict[str, list[float]] = {}
+    for path in tqdm(shard_paths, desc="table 1"):
+        shard = load_shard(path)
+        after = purifier(shard.adversarial, shard.indices.tolist(), int(shard.info["seed"]))
+        for stage, images in (("before", shard.adversarial), ("after", after)):
+            with torch.no_grad():
+                features = classifier.features(images)
+            values = {
+                "l2": float(l2_distance(images, clean).mean()),
+                "linf": float(linf_distance(images, clean).mean()),
+                "ssim": float(ssim(images, clean).mean()),
+                "fid": frechet_distance(features, clean_features),
+            }
+            for metric, value in values.items():
+                per_seed.setdefault(f"{metric}_{stage}", []).append(value)
+    label = SAMPLER_LABELS[purifier.spec.sampler]
+    return {"rows": [row("table1", label, column, values) for column, values in per_seed.items()]}
+
+
+def randomness(
+    ddpm_dir: str | Path,
+    eval_set: ImageSet,
+    chain: Mapping[str, Any],
+    n_images: int,
+    n_perturbations: int,
+    n_seeds: int,
+    epsilon: float,
+) -> dict[str, Any]:
+    """Randomness dominance (Sec. 3.2, App. A, C.3): images x uniform perturbations x seeds.
+
+    Per image: the variance decomposition and SNR (eq. 7, 11), centroid radii and direction
+    correlations; reported as mean +- sd over images (Tables S5, S6; Fig. 2d-f).
+    """
+    purifier = Purifier(ddpm_dir, chain)
+    images = eval_set.images[:n_images]
+    parts: dict[str, list[float]] = {}
+    pooled: dict[str, list[float]] = {}
+    for i in tqdm(range(images.shape[0]), desc="randomness (images)"):
+        x0 = images[i : i + 1].expand(n_perturbations, *images.shape[1:])
+        perturbed = uniform_perturbation(x0, epsilon, seed=104729 + i)
+        key = int(eval_set.indices[i])
+        outputs = torch.stack([purifier(perturbed, [key] * n_perturbations, seed) for seed in range(n_seeds)])
+        flat_out, flat_in = outputs.reshape(n_seeds, n_perturbations, -1), perturbed.reshape(n_perturbations, -1)
+        for name, value in variance_decomposition(flat_out).items():
+            parts.setdefault(name, []).append(value)
+        for name, dist in centroid_distances(flat_out, flat_in).items():
+            parts.setdefault(f"radius_{name}", []).append(float(dist.mean()))
+            pooled.setdefault(name, []).extend(dist.tolist())
+        for name, value in direction_correlations(flat_out, flat_in).items():
+            parts.setdefault(f"corr_{name}", []).append(value)
+    rows = [
+        row("tableS5", "variance", f"{k}_var_e-3", np.array(parts[k]) * 1e3) for k in ("total", "input", "internal")
+    ]
+    rows.append(row("tableS5", "variance", "snr_e-3", np.array(parts["snr"]) * 1e3))
+    rows += [row("tableS6", "centroid_l2", k, parts[f"radius_{k}"]) for k in pooled]
+    rows += [
+        row("fig2", "direction_corr", "fixed_image_vary_noise", parts["corr_fixed_image"]),
+        row("fig2", "direction_corr", "fixed_noise_vary_image", parts["corr_fixed_noise"]),
+    ]
+    return {"rows": rows, "distances": pooled, "per_image": parts}
+
+
+def jacobian_spectrum(
+    ddpm_dir: str | Path, eval_set: ImageSet, chain: Mapping[str, Any], n_images: int, seed: int
+) -> dict[str, Any]:
+    """Singular values of the exact Jacobian of f_xi at clean images (Fig. 3a), xi = xi_s fixed."""
+    purifier = Purifier(ddpm_dir, chain)
+    values = []
+    for i in tqdm(range(n_images), desc="jacobians"):
+        x0, key = eval_set.images[i].to(device()), int(eval_set.indices[i])
+        noise = purifier.noise(seed, [key] * x0.numel(), x0.shape)
+
+        def f(batch: torch.Tensor, noise=noise) -> torch.Tensor:
+            return purify(purifier.unet, purifier.schedule, purifier.chain, batch, noise, checkpointed=True)
+
+        values.append(singular_values(jacobian(f, x0)).cpu())
+    sv = torch.cat(values)
+    label = SAMPLER_LABELS[purifier.spec.sampler]
+    rows = [
+        row("fig3a", f"jacobian {label}", "frac_sv_below_0.25", [float((sv < 0.25).double().mean())]),
+        row("fig3a", f"jacobian {label}", "frac_sv_above_1", [float((sv > 1.0).double().mean())]),
+        row("fig3a", f"jacobian {label}", "median_sv", [float(sv.median())]),
+    ]
+    return {"singular_values": sv.tolist(), "rows": rows, "sampler": purifier.spec.sampler}
+
+
+def compression(
+    ddpm_dir: str | Path,
+    eval_set: ImageSet,
+    chain: Mapping[str, Any],
+    shard_paths: Sequence[str | Path],
+    epsilon: float,
+) -> dict[str, Any]:
+    """Compression rates (eq. 10; Tables 6, 7) under each shard's fixed xi_s.
+
+    * uniform: x = x0 + uniform l_inf noise of radius ``epsilon``;
+    * PGD robust / non-robust: x = the shard's adversarial image, split by whether the attack failed.
+    Uniform rates are averaged per image over seeds, then reported as mean +- sd over images.
+    """
+    purifier = Purifier(ddpm_dir, chain)
+    uniform_rates, robust, nonrobust = [], [], []
+    for k, path in enumerate(tqdm(shard_paths, desc="compression")):
+        shard = load_shard(path)
+        seed, keys = int(shard.info["seed"]), shard.indices.tolist()
+        x0 = eval_set.images
+        f_x0 = purifier(x0, keys, seed)
+        noisy = uniform_perturbation(x0, epsilon, seed=15485863 + k)
+        uniform_rates.append(compression_rate(purifier(noisy, keys, seed), f_x0, noisy, x0))
+        rates = compression_rate(purifier(shard.adversarial, keys, seed), f_x0, shard.adversarial, x0)
+        robust.append(rates[shard.correct])
+        nonrobust.append(rates[~shard.correct])
+    spec = purifier.spec
+    label = SAMPLER_LABELS[spec.sampler]
+    per_image_uniform = torch.stack(uniform_rates).mean(0)
+    rows = [
+        row("compression", f"{label} t={spec.t_star}", "uniform", per_image_uniform),
+        row("compression", f"{label} t={spec.t_star}", "pgd_robust", torch.cat(robust)),
+        row("compression", f"{label} t={spec.t_star}", "pgd_nonrobust", torch.cat(nonrobust)),
+    ]
+    return {"sampler": spec.sampler, "t_star": spec.t_star, "rows": rows}
+
+
+def correlations(
+    eval_set: ImageSet, fixed_shards: Sequence[str | Path], eot_shard: str | Path | None
+) -> dict[str, Any]:
+    """Table 5: per-image correlation of adversarial perturbations x_adv - x0.
+
+    PGD(fix) vs PGD(fix): shards of different base seeds, every pair; PGD-EOT vs PGD(fix): the
+    EOT shard against the fixed shard of its own base seed.
+    """
+    from itertools import combinations
+
+    position = {int(k): p for p, k in enumerate(eval_set.indices.tolist())}
+
+    def delta(shard: Any) -> torch.Tensor:
+        rows = torch.tensor([position[int(k)] for k in shard.indices.tolist()])
+        return shard.adversarial - eval_set.images[rows]
+
+    fixed = {int(s.info["seed"]): s for s in (load_shard(p) for p in fixed_shards)}
+    pairs = [perturbation_correlation(delta(fixed[a]), delta(fixed[b])) for a, b in combinations(sorted(fixed), 2)]
+    rows = [row("table5", "PGD(fix) vs PGD(fix)", "correlation", torch.cat(pairs))] if pairs else []
+    if eot_shard is not None:
+        eot = load_shard(eot_shard)
+        partner = fixed[int(eot.info["seed"])]
+        rows.append(
+            row("table5", "PGD-EOT vs PGD(fix)", "correlation", perturbation_correlation(delta(eot), delta(partner)))
+        )
+    return {"rows": rows}
+
+
+def base_classifier_curve(
+    classifier_path: str | Path, eval_set: ImageSet, attack: Mapping[str, Any], scales: Sequence[float]
+) -> dict[str, Any]:
+    """Fig. 3c: the undefended classifier's PGD accuracy at budgets epsilon * alpha for each scale alpha."""
+    classifier = frozen(load_classifier(classifier_path))
+    points = []
+    for alpha in tqdm(scales, desc="base classifier budgets"):
+        adversarial = linf_pgd(
+            classifier,
+            eval_set.images,
+            eval_set.labels,
+            float(attack["epsilon"]) * alpha,
+            int(attack["steps"]),
+            float(attack["rel_stepsize"]),
+            bool(attack["random_start"]),
+            seed=0,
+        )
+        points.append(
+            {"scale": alpha, "accuracy": accuracy_percent(predict(classifier, adversarial) == eval_set.labels)}
+        )
+    return {
+        "points": points,
+        "rows": [row("fig3c", "base classifier", f"pgd_scale_{p['scale']:g}", [p["accuracy"]]) for p in points],
+    }

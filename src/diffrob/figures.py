@@ -1,0 +1,193 @@
+"""The paper's figures with matplotlib, from measurement files (PNG and PDF)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from diffrob.io import atomic_path  # noqa: E402
+from diffrob.report import SAMPLER_LABELS  # noqa: E402
+
+COLORS = {"DDPM": "tab:blue", "Reverse": "tab:orange", "DDIM": "tab:green"}
+
+
+def _read(path: str | Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
+def save(fig: plt.Figure, outputs: Sequence[str | Path]) -> None:
+    """Save ``fig`` to each output (format from the suffix), atomically, and close it."""
+    fig.tight_layout()
+    for out in outputs:
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, format=Path(out).suffix.lstrip("."), dpi=150)
+    plt.close(fig)
+
+
+def trajectories(files: Sequence[str | Path], norm: str, outputs: Sequence[str | Path]) -> None:
+    """Fig. 1c (l2) / S1 (l_inf): distance to the clean image along purification of PGD inputs, per sampler."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for path in files:
+        data = _read(path)
+        label = SAMPLER_LABELS[data["sampler"]]
+        s = data["series"]["PGD (Full)"][norm]
+        mean, sd = np.array(s["mean"]), np.array(s["sd"])
+        ax.plot(data["x"], mean, marker=".", ms=3, color=COLORS.get(label), label=label)
+        ax.fill_between(data["x"], mean - sd, mean + sd, alpha=0.15, color=COLORS.get(label))
+        ax.axhline(mean[0], ls=":", color="grey", lw=1)
+        t_star = data["t_star"]
+    ax.axvline(t_star, ls="--", color="k", lw=0.8)
+    ax.set_xlabel(f"process step (forward 0 → t* = {t_star}, reverse → {2 * t_star})")
+    ax.set_ylabel(f"{'ℓ2' if norm == 'l2' else 'ℓ∞'} distance to the clean image (pixels in [0, 1])")
+    ax.set_title("Purification pushes PGD inputs away from the clean image" if norm == "l2" else "ℓ∞ distances")
+    ax.legend()
+    save(fig, outputs)
+
+
+def uniform_noise(path: str | Path, outputs: Sequence[str | Path]) -> None:
+    """Fig. S3: l2 distance along DDPM purification for uniform noise of several budgets and each attack."""
+    data = _read(path)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, series in data["series"].items():
+        style = "-" if name.startswith("Uniform") else "--"
+        ax.plot(data["x"], series["l2"]["mean"], style, label=name)
+    ax.axvline(data["t_star"], ls="--", color="k", lw=0.8)
+    ax.set_xlabel("process step")
+    ax.set_ylabel("ℓ2 distance to the clean image")
+    ax.set_title(f"{SAMPLER_LABELS[data['sampler']]}: uniform noise (ε in [0, 1] pixels) and attacks")
+    ax.legend(fontsize=7)
+    save(fig, outputs)
+
+
+def randomness(path: str | Path, outputs: Sequence[str | Path]) -> None:
+    """Fig. 2d-f: direction correlations per image, and the histogram of distances to the centroids."""
+    data = _read(path)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    per_image = data["per_image"]
+    ax1.hist(per_image["corr_fixed_image"], bins=10, alpha=0.7, label="same input, ξ varies (2d)")
+    ax1.hist(per_image["corr_fixed_noise"], bins=10, alpha=0.7, label="same ξ, input varies (2e)")
+    ax1.set_xlabel("mean correlation of purification directions f(x|ξ) − x")
+    ax1.set_ylabel("images")
+    ax1.legend(fontsize=8)
+    labels = {
+        "initial": "inputs (before)",
+        "fixed_noise": "fixed ξ, inputs vary",
+        "fixed_input": "fixed input, ξ varies",
+        "vary_both": "both vary",
+    }
+    bins = np.linspace(0, max(max(v) for v in data["distances"].values()), 40)
+    for key, label in labels.items():
+        ax2.hist(data["distances"][key], bins=bins, alpha=0.5, label=label)
+    ax2.set_xlabel("ℓ2 distance to the centroid")
+    ax2.set_ylabel("count")
+    ax2.set_title("Fig. 2f: internal randomness dominates")
+    ax2.legend(fontsize=8)
+    save(fig, outputs)
+
+
+def jacobian(files: Sequence[str | Path], outputs: Sequence[str | Path]) -> None:
+    """Fig. 3a: histogram of the Jacobian's singular values per sampler (fixed ξ, clean images)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for path in files:
+        data = _read(path)
+        label = SAMPLER_LABELS[data["sampler"]]
+        sv = np.asarray(data["singular_values"])
+        ax.hist(sv, bins=np.logspace(-4, 1, 50), histtype="step", lw=1.5, color=COLORS.get(label), label=label)
+    for edge in (0.25, 1.0):
+        ax.axvline(edge, ls="--", color="grey", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("singular value of the Jacobian J_f(x0)")
+    ax.set_ylabel("count")
+    ax.legend()
+    save(fig, outputs)
+
+
+def sigmoid(path: str | Path, clean_accuracy: float, outputs: Sequence[str | Path]) -> None:
+    """Fig. 3b: fixed-randomness PGD accuracy against compression rate, every (sampler, t*), and the fit."""
+    from diffrob.fit import logistic
+
+    data = _read(path)
+    fit = data["fit"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for p in data["points"]:
+        label = SAMPLER_LABELS[p["sampler"]]
+        ax.scatter(p["compression"], p["robustness"], color=COLORS.get(label), s=25)
+        ax.annotate(
+            str(p["t_star"]), (p["compression"], p["robustness"]), fontsize=6, xytext=(3, 2), textcoords="offset points"
+        )
+    for label, color in COLORS.items():
+        ax.scatter([], [], color=color, label=label)
+    grid = np.linspace(0, max(p["compression"] for p in data["points"]) * 1.1, 200)
+    ax.plot(
+        grid,
+        logistic(grid, fit["top"], fit["midpoint"], fit["width"]),
+        "k-",
+        label=f"sigmoid fit, R² = {fit['r2']:.2f}",
+    )
+    ax.scatter([0], [clean_accuracy], marker="*", s=120, color="red", label="clean accuracy (classifier)")
+    ax.set_xlabel("compression rate (eq. 10, uniform perturbations)")
+    ax.set_ylabel("PGD accuracy, fixed randomness (%)")
+    ax.legend(fontsize=8)
+    save(fig, outputs)
+
+
+def base_classifier(base_path: str | Path, sigmoid_path: str | Path, outputs: Sequence[str | Path]) -> None:
+    """Fig. 3c: the undefended classifier at budget scale x eps beside the purifiers at their compression."""
+    base, fit = _read(base_path), _read(sigmoid_path)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    scales = [p["scale"] for p in base["points"]]
+    ax.plot(scales, [p["accuracy"] for p in base["points"]], "k-o", ms=4, label="classifier alone, PGD at scale × ε")
+    for p in fit["points"]:
+        label = SAMPLER_LABELS[p["sampler"]]
+        ax.scatter(p["compression"], p["robustness"], color=COLORS.get(label), s=25)
+    for label, color in COLORS.items():
+        ax.scatter([], [], color=color, label=f"{label} (x = compression rate)")
+    ax.set_xlabel("attack budget scale / compression rate")
+    ax.set_ylabel("PGD accuracy (%)")
+    ax.legend(fontsize=8)
+    save(fig, outputs)
+
+
+def timesteps(results_csv: str | Path, outputs: Sequence[str | Path]) -> None:
+    """Fig. S4: clean accuracy, compression rate and fixed-randomness PGD accuracy over t*."""
+    results = pd.read_csv(results_csv)
+    table7 = results[results["artifact"] == "table7"]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    panels = [
+        ("clean_fix_t", "clean accuracy, fixed ξ (%)"),
+        ("compress_t", "compression rate"),
+        ("pgd_fix_t", "PGD accuracy, fixed ξ (%)"),
+    ]
+    for ax, (prefix, ylabel) in zip(axes, panels, strict=True):
+        for label in table7["row"].unique():
+            rows = table7[(table7["row"] == label) & table7["column"].str.startswith(prefix)]
+            ts = rows["column"].str.removeprefix(prefix).astype(int)
+            order = np.argsort(ts.to_numpy())
+            ax.plot(
+                ts.to_numpy()[order], rows["value"].to_numpy()[order], "-o", ms=4, label=label, color=COLORS.get(label)
+            )
+        ax.set_xlabel("t*")
+        ax.set_ylabel(ylabel)
+    axes[0].legend()
+    save(fig, outputs)
+
+
+FIGURES: Mapping[str, str] = {
+    "fig1c_l2": "distance to the clean image along purification (ℓ2)",
+    "figS1_linf": "distance to the clean image along purification (ℓ∞)",
+    "figS3_uniform": "uniform noise of several budgets along DDPM purification",
+    "fig2_randomness": "direction correlations and distances to centroids",
+    "fig3a_jacobian": "singular values of the Jacobian",
+    "fig3b_sigmoid": "robustness against compression, with the sigmoid fit",
+    "fig3c_base_classifier": "the classifier alone at shrunken budgets",
+    "figS4_timesteps": "the effect of t*",
+}

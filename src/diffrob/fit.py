@@ -1,0 +1,88 @@
+"""The lawful relation of Sec. 5: robustness as a sigmoid of the compression rate (Fig. 3b)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def logistic(alpha: np.ndarray | float, top: float, midpoint: float, width: float) -> np.ndarray | float:
+    """Robust accuracy at compression rate ``alpha``: ``top / (1 + exp((alpha - midpoint) / width))``.
+
+    Decreasing in ``alpha`` (less compression of the input space, less robustness); its value at
+    ``alpha = 0`` is the extrapolation that the paper compares with clean accuracy.
+    """
+    return top / (1.0 + np.exp((np.asarray(alpha) - midpoint) / width))
+
+
+def r_squared(observed: np.ndarray, predicted: np.ndarray) -> float:
+    """Coefficient of determination ``1 - SS_res / SS_tot``."""
+    observed, predicted = np.asarray(observed, float), np.asarray(predicted, float)
+    ss_tot = float(((observed - observed.mean()) ** 2).sum())
+    ss_res = float(((observed - predicted) ** 2).sum())
+    return 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
+
+
+def fit_sigmoid(compression: Sequence[float], robustness: Sequence[float]) -> dict[str, float]:
+    """Least-squares fit of :func:`logistic` (scipy ``curve_fit``) to (compression, robust accuracy %) points.
+
+    Returns the parameters, R^2, the number of points and the extrapolation to zero compression.
+    """
+    from scipy.optimize import curve_fit
+
+    x, y = np.asarray(compression, float), np.asarray(robustness, float)
+    if x.size < 4:
+        raise ValueError(f"a 3-parameter sigmoid needs at least 4 points, got {x.size}")
+    spread = max(float(x.std()), 1e-3)
+    lower, upper = np.array([0.0, -np.inf, 1e-4]), np.array([100.0, np.inf, np.inf])
+    guess = np.array([max(float(y.max()), 1.0) * 1.2, float(np.median(x)), spread / 2])
+    p0 = np.clip(guess, lower + 1e-6, upper - 1e-6)
+    bounds = (lower, upper)
+    params, _ = curve_fit(logistic, x, y, p0=p0, bounds=bounds, maxfev=20000)
+    top, midpoint, width = (float(p) for p in params)
+    return {
+        "top": top,
+        "midpoint": midpoint,
+        "width": width,
+        "r2": r_squared(y, logistic(x, top, midpoint, width)),
+        "at_zero": float(logistic(0.0, top, midpoint, width)),
+        "n_points": int(x.size),
+    }
+
+
+def sigmoid_points(compression_results: Sequence[dict], shard_metrics: Sequence[dict]) -> list[dict]:
+    """One point per (sampler, t*): mean uniform compression rate and mean fixed-randomness PGD accuracy."""
+    points = []
+    for result in compression_results:
+        key = (result["sampler"], int(result["t_star"]))
+        uniform = next(r for r in result["rows"] if r["column"] == "uniform")
+        accuracies = [
+            m["acc_own"]
+            for m in shard_metrics
+            if (m["sampler"], int(m["t_star"])) == key and m["randomness"] == "fixed" and m["attack"] == "pgd"
+        ]
+        if not accuracies:
+            raise ValueError(f"no fixed-randomness PGD accuracy for sampler {key[0]} at t* = {key[1]}")
+        points.append(
+            {
+                "sampler": key[0],
+                "t_star": key[1],
+                "compression": uniform["value"],
+                "robustness": float(np.mean(accuracies)),
+            }
+        )
+    return points
+
+
+def sigmoid_from_files(compression_jsons: Sequence[str], metric_jsons: Sequence[str]) -> dict:
+    """Read compression and shard-metric files, fit the sigmoid; the points and the fit."""
+    import json
+    from pathlib import Path
+
+    def read(paths: Sequence[str]) -> list[dict]:
+        return [json.loads(Path(p).read_text()) for p in paths]
+
+    points = sigmoid_points(read(compression_jsons), read(metric_jsons))
+    fit = fit_sigmoid([p["compression"] for p in points], [p["robustness"] for p in points])
+    return {"points": points, "fit": fit}

@@ -1,0 +1,117 @@
+"""Each measurement against a case with a known answer."""
+
+import pytest
+import torch
+
+from diffrob.measure import (
+    centroid_distances,
+    compression_rate,
+    direction_correlations,
+    frechet_distance,
+    jacobian,
+    l2_distance,
+    linf_distance,
+    mean_pairwise_correlation,
+    perturbation_correlation,
+    process_time,
+    singular_values,
+    ssim,
+    trajectory_distances,
+    variance_decomposition,
+)
+from diffrob.noise import gaussian, uniform
+
+
+def _affine_purifier(a):
+    """x -> a x + n_xi: compression a, Jacobian a I, internal variance = Var(n_xi)."""
+
+    def purify(x, xi_seed):
+        return a * x + 0.3 * gaussian(x.shape[1:], xi_seed)
+
+    return purify
+
+
+def _outputs(purify, x0, n_xi=6, n_x=5, eps=0.1):
+    inputs = torch.stack([x0 + uniform(x0.shape, -eps, eps, seed=100 + j) for j in range(n_x)])
+    out = torch.stack([purify(inputs, k) for k in range(n_xi)])  # (n_xi, n_x, C, H, W)
+    return out.reshape(n_xi, n_x, -1), inputs.reshape(n_x, -1)
+
+
+def test_distances_of_known_vectors():
+    a = torch.zeros((1, 1, 2, 2))
+    b = torch.tensor([[[[3.0, 4.0], [0.0, 0.0]]]])
+    assert l2_distance(a, b).item() == pytest.approx(5.0)
+    assert linf_distance(a, b).item() == pytest.approx(4.0)
+    d = trajectory_distances([b, a], a)
+    assert d["l2"].shape == (2, 1) and d["l2"][1].item() == 0.0
+
+
+def test_process_time_places_max_at_t_star_and_end_at_2_t_star():
+    xs = process_time(100, 100, (99, 89, 79, 69, 59, 49, 39, 29, 19, 9))
+    assert xs[0] == 0 and xs[100] == 100 and xs[-1] == 200 and len(xs) == 111
+    assert xs[101] == 110  # the first reverse step lands on index 89
+    assert process_time(0, 50, (49, 24))[0] == 50
+
+
+def test_identity_purifier_compresses_by_one_and_has_no_internal_variance():
+    x0 = torch.rand((1, 4, 4), generator=torch.Generator().manual_seed(0))
+    out, inputs = _outputs(lambda x, seed: x, x0)
+    parts = variance_decomposition(out)
+    assert parts["internal"] == pytest.approx(0.0, abs=1e-15)
+    assert parts["snr"] == float("inf")
+    x = x0 + 0.1
+    assert compression_rate(x.unsqueeze(0), x0.unsqueeze(0), x.unsqueeze(0), x0.unsqueeze(0)).item() == pytest.approx(
+        1.0
+    )
+    radii = centroid_distances(out, inputs)
+    torch.testing.assert_close(radii["fixed_noise"].mean(), radii["initial"].mean())
+
+
+def test_affine_purifier_compresses_by_a_and_has_jacobian_singular_values_a():
+    a = 0.25
+    purify = _affine_purifier(a)
+    x0 = torch.rand((1, 4, 4), generator=torch.Generator().manual_seed(0))
+    x = x0 + uniform(x0.shape, -0.1, 0.1, seed=5)
+    rate = compression_rate(purify(x.unsqueeze(0), 7), purify(x0.unsqueeze(0), 7), x.unsqueeze(0), x0.unsqueeze(0))
+    assert rate.item() == pytest.approx(a)
+    sv = singular_values(jacobian(lambda batch: purify(batch, 7), x0))
+    torch.testing.assert_close(sv, torch.full((16,), a, dtype=torch.float64))
+
+
+def test_variance_decomposition_sums_to_the_total():
+    out, _ = _outputs(_affine_purifier(0.5), torch.rand((1, 4, 4)))
+    parts = variance_decomposition(out)
+    assert parts["input"] + parts["internal"] == pytest.approx(parts["total"], rel=1e-12)
+    assert 0 < parts["snr"] < 1  # noise 0.3 dominates inputs of +-0.1 shrunk by 0.5
+
+
+def test_centroid_radii_show_compression_under_fixed_noise_and_expansion_when_noise_varies():
+    out, inputs = _outputs(_affine_purifier(0.25), torch.rand((1, 4, 4)))
+    radii = {k: v.mean().item() for k, v in centroid_distances(out, inputs).items()}
+    assert radii["fixed_noise"] == pytest.approx(0.25 * radii["initial"], rel=1e-6)
+    assert radii["fixed_input"] > radii["initial"]
+    assert radii["vary_both"] >= radii["fixed_input"] * 0.9
+
+
+def test_direction_correlations_are_high_under_fixed_noise_for_a_noise_dominated_purifier():
+    out, inputs = _outputs(_affine_purifier(0.25), torch.rand((1, 8, 8)), n_xi=8, n_x=8)
+    corr = direction_correlations(out, inputs)
+    assert corr["fixed_noise"] > 0.8 > corr["fixed_image"]
+
+
+def test_pairwise_and_perturbation_correlations():
+    v = torch.randn((1, 50), generator=torch.Generator().manual_seed(1))
+    assert mean_pairwise_correlation(torch.cat([v, 2 * v + 1])) == pytest.approx(1.0)
+    assert perturbation_correlation(v, -3 * v).item() == pytest.approx(-1.0)
+
+
+def test_ssim_of_an_image_with_itself_is_one_and_drops_with_noise():
+    x = torch.rand((3, 1, 8, 8), generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(ssim(x, x), torch.ones(3, dtype=torch.float64))
+    assert (ssim(x, (x + 0.3 * torch.rand(x.shape)).clamp(0, 1)) < 0.95).all()
+
+
+def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_a_shift():
+    features = torch.randn((200, 6), generator=torch.Generator().manual_seed(3))
+    assert frechet_distance(features, features) == pytest.approx(0.0, abs=1e-6)
+    assert frechet_distance(features, features + 1.0) == pytest.approx(6.0, rel=1e-6)
