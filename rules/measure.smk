@@ -162,6 +162,7 @@ rule base_classifier:
     input:
         classifier="data/models/classifier.safetensors",
         eval="data/inputs/eval.safetensors",
+        compression=[measurement("compression", s, t) for s, t in points()],
     output:
         "data/measurements/base_classifier.json",
     params:

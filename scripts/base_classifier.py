@@ -1,11 +1,13 @@
-"""Fig. 3c: the undefended classifier's PGD accuracy at shrunken budgets."""
+"""Fig. 3c: the undefended classifier's PGD accuracy at budgets shrunk by the measured compression rates."""
 
 from diffrob.data import load_image_set
 from diffrob.experiments import base_classifier_curve
+from diffrob.fit import budget_scales
 from diffrob.io import write_json
 from diffrob.runtime import configure
 
 configure(snakemake.threads, snakemake.log[0])
 p = snakemake.params
-result = base_classifier_curve(snakemake.input.classifier, load_image_set(snakemake.input.eval), p.attack, p.scales)
+scales = budget_scales(snakemake.input.compression, p.scales)
+result = base_classifier_curve(snakemake.input.classifier, load_image_set(snakemake.input.eval), p.attack, scales)
 write_json(result, snakemake.output[0])

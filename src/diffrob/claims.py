@@ -347,8 +347,9 @@ def claims(main: str = "DDPM", smallest_uniform: str = "") -> list[Claim]:
             "Sec. 5, Table 7",
             "For DDPM, deeper purification (t* up to 200) compresses more and is more robust under fixed randomness.",
             [
-                (f"DDPM t*={t}", ("table7", "DDPM", f"pgd_fix_t{t}"), ("table7", "DDPM", f"pgd_fix_t{t}"))
-                for t in (10, 50, 100, 200)
+                (f"DDPM {label} t*={t}", ("table7", "DDPM", f"{column}{t}"), ("table7", "DDPM", f"{column}{t}"))
+                for label, column in (("compression", "compress_t"), ("PGD(fix) %", "pgd_fix_t"))
+                for t in (10, 20, 50, 100, 150, 200, 300)
             ],
             lambda r: _all([_table7_trend(r, "compress_t", "DDPM", -1), _table7_trend(r, "pgd_fix_t", "DDPM", +1)]),
             ["figS4_timesteps"],

@@ -36,22 +36,16 @@ from diffrob.measure import (
 from diffrob.models import load_classifier, load_diffusion
 from diffrob.noise import chain_noise, uniform
 from diffrob.purify import Chain, Schedule, make_chain, purify, purify_trajectory
-from diffrob.report import ATTACK_LABELS, SAMPLER_LABELS
+from diffrob.report import ATTACK_LABELS, SAMPLER_LABELS, result_row
 from diffrob.runtime import device
 
 
 def row(artifact: str, row_name: str, column: str, values: Sequence[float] | torch.Tensor) -> dict[str, Any]:
-    """A results row: mean, sample sd (NaN for one value) and n of ``values``."""
-    v = np.asarray(values.cpu() if isinstance(values, torch.Tensor) else values, dtype=float).ravel()
-    sd = float(v.std(ddof=1)) if v.size > 1 else float("nan")
-    return {
-        "artifact": artifact,
-        "row": row_name,
-        "column": column,
-        "value": float(v.mean()),
-        "sd": sd,
-        "n": int(v.size),
-    }
+    """A results row without its data set (added when results are collected); see :func:`result_row`."""
+    flat_values = values.detach().cpu().flatten().tolist() if isinstance(values, torch.Tensor) else list(values)
+    entry = result_row(artifact, "", row_name, column, [float(v) for v in np.ravel(flat_values)])
+    del entry["dataset"]
+    return entry
 
 
 class Purifier:

@@ -48,7 +48,7 @@ def trajectories(files: Sequence[str | Path], norm: str, outputs: Sequence[str |
     ax.axvline(t_star, ls="--", color="k", lw=0.8)
     ax.set_xlabel(f"process step (forward 0 → t* = {t_star}, reverse → {2 * t_star})")
     ax.set_ylabel(f"{'ℓ2' if norm == 'l2' else 'ℓ∞'} distance to the clean image (pixels in [0, 1])")
-    ax.set_title("Purification pushes PGD inputs away from the clean image" if norm == "l2" else "ℓ∞ distances")
+    ax.set_title("Fig. 1c: distance to the clean image along purification" if norm == "l2" else "Fig. S1: ℓ∞ distances")
     ax.legend()
     save(fig, outputs)
 
@@ -89,7 +89,7 @@ def randomness(path: str | Path, outputs: Sequence[str | Path]) -> None:
         ax2.hist(data["distances"][key], bins=bins, alpha=0.5, label=label)
     ax2.set_xlabel("ℓ2 distance to the centroid")
     ax2.set_ylabel("count")
-    ax2.set_title("Fig. 2f: internal randomness dominates")
+    ax2.set_title("Fig. 2f: distances to the centroids")
     ax2.legend(fontsize=8)
     save(fig, outputs)
 

@@ -86,3 +86,15 @@ def sigmoid_from_files(compression_jsons: Sequence[str], metric_jsons: Sequence[
     points = sigmoid_points(read(compression_jsons), read(metric_jsons))
     fit = fit_sigmoid([p["compression"] for p in points], [p["robustness"] for p in points])
     return {"points": points, "fit": fit}
+
+
+def budget_scales(compression_jsons: Sequence[str], extra: Sequence[float] = ()) -> list[float]:
+    """Fig. 3c's budget scales: every measured uniform compression rate (rounded to 1e-3), plus ``extra``."""
+    import json
+    from pathlib import Path
+
+    measured = []
+    for path in compression_jsons:
+        rows = json.loads(Path(path).read_text())["rows"]
+        measured += [round(r["value"], 3) for r in rows if r["column"] == "uniform"]
+    return sorted({*measured, *(float(s) for s in extra)})
