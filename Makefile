@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: reproduce test lint dag clean
+.PHONY: reproduce test lint dag clean restore
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check src scripts tests
 	$(BIN)/ruff format --check src scripts tests
 
+# After `dvc pull` / `dvc checkout`: the restored files have new timestamps; tell Snakemake they are current.
+restore: $(STAMP)
+	$(BIN)/snakemake --touch --cores 1 --quiet
+
 dag: $(STAMP)
 	$(BIN)/snakemake --dag | dot -Tpng > paper/figures/dag.png
 
 clean:
-	rm -rf data/inputs data/models data/purified data/adversarial data/metrics paper/results.csv \
-		paper/tables/table2.* paper/build.json logs benchmarks .snakemake
+	rm -rf data/inputs data/models data/purified data/adversarial data/metrics data/measurements \
+		paper/results.csv paper/tables paper/figures paper/report.md paper/report.html paper/build.json \
+		paper/metrics.json logs benchmarks .snakemake

@@ -20,6 +20,16 @@ include: "rules/paper.smk"
 
 localrules:
     all,
+    models,
+    attacks,
+    measurements,
+    results,
+    table2,
+    tables,
+    figure,
+    report,
+    build_info,
+    metrics_summary,
 
 
 rule all:
@@ -28,4 +38,28 @@ rule all:
         "paper/results.csv",
         expand("paper/tables/table2.{ext}", ext=["csv", "md", "tex"]),
         "paper/report.html",
+        "paper/metrics.json",
         "paper/build.json",
+
+
+# Coarse targets, one per DVC stage (dvc.yaml): `snakemake models`, `attacks`, `measurements`.
+rule models:
+    input:
+        "data/inputs/train.safetensors",
+        "data/inputs/eval.safetensors",
+        "data/models/classifier.safetensors",
+        "data/models/ddpm",
+
+
+rule attacks:
+    input:
+        all_shards("adversarial"),
+
+
+rule measurements:
+    input:
+        "data/metrics/classifier.json",
+        purified_files(),
+        all_shards("metrics"),
+        all_measurements(),
+        "data/measurements/sigmoid.json",

@@ -6,7 +6,8 @@ rule fit_sigmoid:
         compression=[measurement("compression", s, t) for s, t in points()],
         metrics=[shard("metrics", s, t, "pgd", "fixed", seed) for s, t in points() for seed in fixed_seeds(s, t)],
     output:
-        "data/measurements/sigmoid.json",
+        fit="data/measurements/sigmoid.json",
+        points="data/measurements/sigmoid_points.csv",
     log:
         "logs/fit_sigmoid.log",
     benchmark:

@@ -136,3 +136,14 @@ rule manuscript:
         fi
         cd paper && latexmk -pdf -interaction=nonstopmode -halt-on-error ms.tex > ../{log} 2>&1
         """
+
+
+rule metrics_summary:
+    input:
+        "paper/results.csv",
+    output:
+        "paper/metrics.json",
+    log:
+        "logs/metrics_summary.log",
+    script:
+        "../scripts/metrics_summary.py"

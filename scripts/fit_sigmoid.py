@@ -1,8 +1,13 @@
 """Fig. 3b: fit robustness against compression over every (sampler, t*) point."""
 
+import pandas as pd
+
 from diffrob.fit import sigmoid_from_files
-from diffrob.io import write_json
+from diffrob.io import atomic_path, write_json
 from diffrob.runtime import configure
 
 configure(1, snakemake.log[0])
-write_json(sigmoid_from_files(snakemake.input.compression, snakemake.input.metrics), snakemake.output[0])
+result = sigmoid_from_files(snakemake.input.compression, snakemake.input.metrics)
+write_json(result, snakemake.output.fit)
+with atomic_path(snakemake.output.points) as tmp:
+    pd.DataFrame(result["points"]).to_csv(tmp, index=False)

@@ -1,5 +1,7 @@
 """Shared fixtures: tiny random models built the same way as the embedded default's."""
 
+import shutil
+
 import pytest
 import torch
 
@@ -48,3 +50,15 @@ def classifier():
 @pytest.fixture()
 def images():
     return torch.rand((7, 1, 8, 8), generator=torch.Generator().manual_seed(3))
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """The workflow run locally on .test/config.yaml in a scratch folder (shared by workflow tests)."""
+    from tests.helpers import FAST, ROOT, run, snakemake
+
+    workdir = tmp_path_factory.mktemp("tiny-run")
+    shutil.copy(ROOT / ".test" / "config.yaml", workdir / "config.yaml")
+    result = run(snakemake(workdir, *FAST.split()), workdir)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir

@@ -1,35 +1,19 @@
 """The workflow end to end on the tiny .test config, in a scratch folder."""
 
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
-
-
-def _run(workdir, *args):
-    return subprocess.run(
-        # Two single-threaded jobs at a time: the tiny jobs are dominated by start-up, not compute.
-        [*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", "--max-threads", "1", "--resources", "gpu=2", *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+from tests.helpers import FAST, ROOT, run, snakemake
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("workflow")
-    shutil.copy(ROOT / ".test" / "config.yaml", workdir / "config.yaml")
-    result = _run(workdir)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return workdir
+def finished_run(tiny_run):
+    return tiny_run
+
+
+def _run(workdir, *args):
+    return run(snakemake(workdir, *FAST.split(), *args), workdir)
 
 
 @pytest.mark.workflow

@@ -528,3 +528,25 @@ def write_report(
     blocks = claim_blocks(pd.read_csv(results_csv), read_targets(targets_csv), _read_json(build_json), Path(tables_dir))
     write_text(blocks_to_markdown(blocks), markdown_out)
     write_text(blocks_to_html(blocks, "diffrob report"), html_out)
+
+
+HEADLINE_KEYS = {
+    "classifier_clean_acc": ("setup", "classifier", "clean_acc"),
+    "classifier_pgd_acc": ("setup", "classifier", "pgd_undefended"),
+    "table2_pgd_free": ("table2", "DDPM free", "pgd"),
+    "table2_pgd_fixed": ("table2", "DDPM fixed", "pgd"),
+    "table2_pgd_eot_free": ("table2", "DDPM free", "pgd_eot"),
+    "table4_transfer": ("table4", "transfer across seeds", "pgd"),
+    "snr": ("tableS5", "variance", "snr_e-3"),
+    "sigmoid_r2": ("fig3b", "sigmoid", "r2"),
+}
+
+
+def headline_metrics(results_csv: str | Path) -> dict[str, float | None]:
+    """The headline numbers of a run (Table 2, Table 4, SNR x 1e3, sigmoid R^2), None where absent."""
+    results = pd.read_csv(results_csv)
+    out: dict[str, float | None] = {}
+    for name, key in HEADLINE_KEYS.items():
+        v, _ = _lookup(results, *key)
+        out[name] = None if math.isnan(v) else round(v, 4)
+    return out
