@@ -133,10 +133,6 @@ class ChainNoise:
         """The same noise on ``device``."""
         return ChainNoise(self.forward.to(device), self.reverse.to(device))
 
-    def select(self, rows: torch.Tensor | slice) -> ChainNoise:
-        """The noise of a subset of the batch."""
-        return ChainNoise(self.forward[:, rows], self.reverse[:, rows])
-
 
 def chain_noise(
     base_seed: int,

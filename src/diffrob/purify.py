@@ -70,11 +70,6 @@ class Chain:
     forward_timesteps: tuple[int, ...]
     reverse_timesteps: tuple[int, ...]
 
-    @property
-    def n_unet_calls(self) -> int:
-        """Number of UNet evaluations of one purification."""
-        return len(self.reverse_timesteps)
-
 
 def reverse_timesteps(t_star: int, n_steps: int) -> tuple[int, ...]:
     """Evenly spaced reverse indices from ``t*-1`` down: ``floor(t* (n-k) / n) - 1``, k = 0..n-1."""
