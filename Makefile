@@ -16,8 +16,10 @@ $(STAMP): requirements.lock pyproject.toml
 reproduce: $(STAMP)
 	$(BIN)/snakemake --cores all --resources gpu=1
 	@echo
+	@echo "Report:  paper/report.html (and report.md): each claim, ours beside the paper's"
 	@echo "Results: paper/results.csv"
 	@echo "Tables:  paper/tables/ (csv, md, tex)"
+	@echo "Figures: paper/figures/ (png, pdf)"
 	@echo "Build:   paper/build.json; per-rule times in benchmarks/, logs in logs/"
 
 test: $(STAMP)
