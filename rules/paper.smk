@@ -114,6 +114,8 @@ rule build_info:
         config=config,
     log:
         "logs/build_info.log",
+    benchmark:
+        "benchmarks/build_info.tsv"
     script:
         "../scripts/build_info.py"
 
@@ -127,6 +129,8 @@ rule manuscript:
         "paper/ms.pdf",
     log:
         "logs/manuscript.log",
+    benchmark:
+        "benchmarks/manuscript.tsv"
     shell:
         """
         if ! command -v latexmk >/dev/null; then
@@ -143,7 +147,11 @@ rule metrics_summary:
         "paper/results.csv",
     output:
         "paper/metrics.json",
+    params:
+        sampler=MAIN,
     log:
         "logs/metrics_summary.log",
+    benchmark:
+        "benchmarks/metrics_summary.tsv"
     script:
         "../scripts/metrics_summary.py"

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
@@ -14,14 +12,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from diffrob.io import atomic_path  # noqa: E402
+from diffrob.io import atomic_path, read_json  # noqa: E402
 from diffrob.report import SAMPLER_LABELS  # noqa: E402
 
 COLORS = {"DDPM": "tab:blue", "Reverse": "tab:orange", "DDIM": "tab:green"}
-
-
-def _read(path: str | Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
 
 
 def save(fig: plt.Figure, outputs: Sequence[str | Path]) -> None:
@@ -37,7 +31,7 @@ def trajectories(files: Sequence[str | Path], norm: str, outputs: Sequence[str |
     """Fig. 1c (l2) / S1 (l_inf): distance to the clean image along purification of PGD inputs, per sampler."""
     fig, ax = plt.subplots(figsize=(6, 4))
     for path in files:
-        data = _read(path)
+        data = read_json(path)
         label = SAMPLER_LABELS[data["sampler"]]
         s = data["series"]["PGD (Full)"][norm]
         mean, sd = np.array(s["mean"]), np.array(s["sd"])
@@ -55,7 +49,7 @@ def trajectories(files: Sequence[str | Path], norm: str, outputs: Sequence[str |
 
 def uniform_noise(path: str | Path, outputs: Sequence[str | Path]) -> None:
     """Fig. S3: l2 distance along DDPM purification for uniform noise of several budgets and each attack."""
-    data = _read(path)
+    data = read_json(path)
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, series in data["series"].items():
         style = "-" if name.startswith("Uniform") else "--"
@@ -70,7 +64,7 @@ def uniform_noise(path: str | Path, outputs: Sequence[str | Path]) -> None:
 
 def randomness(path: str | Path, outputs: Sequence[str | Path]) -> None:
     """Fig. 2d-f: direction correlations per image, and the histogram of distances to the centroids."""
-    data = _read(path)
+    data = read_json(path)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     per_image = data["per_image"]
     ax1.hist(per_image["corr_fixed_image"], bins=10, alpha=0.7, label="same input, ξ varies (2d)")
@@ -98,7 +92,7 @@ def jacobian(files: Sequence[str | Path], outputs: Sequence[str | Path]) -> None
     """Fig. 3a: histogram of the Jacobian's singular values per sampler (fixed ξ, clean images)."""
     fig, ax = plt.subplots(figsize=(6, 4))
     for path in files:
-        data = _read(path)
+        data = read_json(path)
         label = SAMPLER_LABELS[data["sampler"]]
         sv = np.asarray(data["singular_values"])
         ax.hist(sv, bins=np.logspace(-4, 1, 50), histtype="step", lw=1.5, color=COLORS.get(label), label=label)
@@ -115,7 +109,7 @@ def sigmoid(path: str | Path, clean_accuracy: float, outputs: Sequence[str | Pat
     """Fig. 3b: fixed-randomness PGD accuracy against compression rate, every (sampler, t*), and the fit."""
     from diffrob.fit import logistic
 
-    data = _read(path)
+    data = read_json(path)
     fit = data["fit"]
     fig, ax = plt.subplots(figsize=(6, 4))
     for p in data["points"]:
@@ -142,7 +136,7 @@ def sigmoid(path: str | Path, clean_accuracy: float, outputs: Sequence[str | Pat
 
 def base_classifier(base_path: str | Path, sigmoid_path: str | Path, outputs: Sequence[str | Path]) -> None:
     """Fig. 3c: the undefended classifier at budget scale x eps beside the purifiers at their compression."""
-    base, fit = _read(base_path), _read(sigmoid_path)
+    base, fit = read_json(base_path), read_json(sigmoid_path)
     fig, ax = plt.subplots(figsize=(6, 4))
     scales = [p["scale"] for p in base["points"]]
     ax.plot(scales, [p["accuracy"] for p in base["points"]], "k-o", ms=4, label="classifier alone, PGD at scale × ε")

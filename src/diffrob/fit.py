@@ -77,24 +77,19 @@ def sigmoid_points(compression_results: Sequence[dict], shard_metrics: Sequence[
 
 def sigmoid_from_files(compression_jsons: Sequence[str], metric_jsons: Sequence[str]) -> dict:
     """Read compression and shard-metric files, fit the sigmoid; the points and the fit."""
-    import json
-    from pathlib import Path
+    from diffrob.io import read_json
 
-    def read(paths: Sequence[str]) -> list[dict]:
-        return [json.loads(Path(p).read_text()) for p in paths]
-
-    points = sigmoid_points(read(compression_jsons), read(metric_jsons))
+    points = sigmoid_points([read_json(p) for p in compression_jsons], [read_json(p) for p in metric_jsons])
     fit = fit_sigmoid([p["compression"] for p in points], [p["robustness"] for p in points])
     return {"points": points, "fit": fit}
 
 
 def budget_scales(compression_jsons: Sequence[str], extra: Sequence[float] = ()) -> list[float]:
     """Fig. 3c's budget scales: every measured uniform compression rate (rounded to 1e-3), plus ``extra``."""
-    import json
-    from pathlib import Path
+    from diffrob.io import read_json
 
     measured = []
     for path in compression_jsons:
-        rows = json.loads(Path(path).read_text())["rows"]
+        rows = read_json(path)["rows"]
         measured += [round(r["value"], 3) for r in rows if r["column"] == "uniform"]
     return sorted({*measured, *(float(s) for s in extra)})

@@ -54,6 +54,11 @@ def write_json(data: Any, path: str | Path) -> None:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def read_json(path: str | Path) -> Any:
+    """Parse a JSON file written by :func:`write_json`."""
+    return json.loads(Path(path).read_text())
+
+
 def write_text(text: str, path: str | Path) -> None:
     """Write ``text``, atomically."""
     with atomic_path(path) as tmp:

@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from diffrob.io import read_json
+
 RESULT_COLUMNS = ["artifact", "dataset", "row", "column", "value", "sd", "n"]
 SAMPLER_LABELS = {"ddpm": "DDPM", "reverse": "Reverse", "ddim": "DDIM"}
 ATTACK_LABELS = {"pgd": "PGD (Full)", "pgd_eot": "PGD-EOT", "bpda": "BPDA", "bpda_eot": "BPDA-EOT"}
@@ -221,12 +223,6 @@ def render_latex(frame: pd.DataFrame, caption: str, label: str) -> str:
     return f"\\begin{{table}}[t]\n\\centering\n\\caption{{{caption}}}\n\\label{{{label}}}\n{body}\\end{{table}}\n"
 
 
-def _read_json(path: str | Path) -> dict[str, Any]:
-    import json
-
-    return json.loads(Path(path).read_text())
-
-
 def collect_results(
     dataset: str,
     main_sampler: str,
@@ -237,15 +233,15 @@ def collect_results(
     measurement_jsons: Sequence[str | Path],
 ) -> pd.DataFrame:
     """``paper/results.csv``: every metric and measurement file gathered into long format."""
-    classifier = _read_json(classifier_json)
+    classifier = read_json(classifier_json)
     rows: list[dict[str, Any]] = [
         result_row("setup", dataset, "classifier", "clean_acc", [classifier["clean_acc"]]),
         result_row("setup", dataset, "classifier", "pgd_undefended", [classifier["pgd_acc"]]),
     ]
-    purified = [_read_json(p) for p in purified_jsons]
-    shards = [_read_json(p) for p in shard_jsons]
+    purified = [read_json(p) for p in purified_jsons]
+    shards = [read_json(p) for p in shard_jsons]
     rows += accuracy_rows(dataset, main_sampler, main_t, purified, shards)
-    measurements = [_read_json(p) for p in measurement_jsons]
+    measurements = [read_json(p) for p in measurement_jsons]
     rows += compression_rows(
         dataset,
         main_t,
@@ -525,28 +521,30 @@ def write_report(
     """Write ``paper/report.md`` and ``paper/report.html``, generated from results.csv alone."""
     from diffrob.io import write_text
 
-    blocks = claim_blocks(pd.read_csv(results_csv), read_targets(targets_csv), _read_json(build_json), Path(tables_dir))
+    blocks = claim_blocks(pd.read_csv(results_csv), read_targets(targets_csv), read_json(build_json), Path(tables_dir))
     write_text(blocks_to_markdown(blocks), markdown_out)
     write_text(blocks_to_html(blocks, "diffrob report"), html_out)
 
 
-HEADLINE_KEYS = {
-    "classifier_clean_acc": ("setup", "classifier", "clean_acc"),
-    "classifier_pgd_acc": ("setup", "classifier", "pgd_undefended"),
-    "table2_pgd_free": ("table2", "DDPM free", "pgd"),
-    "table2_pgd_fixed": ("table2", "DDPM fixed", "pgd"),
-    "table2_pgd_eot_free": ("table2", "DDPM free", "pgd_eot"),
-    "table4_transfer": ("table4", "transfer across seeds", "pgd"),
-    "snr": ("tableS5", "variance", "snr_e-3"),
-    "sigmoid_r2": ("fig3b", "sigmoid", "r2"),
-}
+def headline_metrics(results_csv: str | Path, sampler: str = "ddpm") -> dict[str, float | None]:
+    """The headline numbers of a run (Table 2 of the main ``sampler``, Table 4, SNR x 1e3, sigmoid R^2).
 
-
-def headline_metrics(results_csv: str | Path) -> dict[str, float | None]:
-    """The headline numbers of a run (Table 2, Table 4, SNR x 1e3, sigmoid R^2), None where absent."""
+    None where a number is absent.
+    """
+    label = SAMPLER_LABELS.get(sampler, sampler)
+    keys = {
+        "classifier_clean_acc": ("setup", "classifier", "clean_acc"),
+        "classifier_pgd_acc": ("setup", "classifier", "pgd_undefended"),
+        "table2_pgd_free": ("table2", f"{label} free", "pgd"),
+        "table2_pgd_fixed": ("table2", f"{label} fixed", "pgd"),
+        "table2_pgd_eot_free": ("table2", f"{label} free", "pgd_eot"),
+        "table4_transfer": ("table4", "transfer across seeds", "pgd"),
+        "snr": ("tableS5", "variance", "snr_e-3"),
+        "sigmoid_r2": ("fig3b", "sigmoid", "r2"),
+    }
     results = pd.read_csv(results_csv)
     out: dict[str, float | None] = {}
-    for name, key in HEADLINE_KEYS.items():
+    for name, key in keys.items():
         v, _ = _lookup(results, *key)
         out[name] = None if math.isnan(v) else round(v, 4)
     return out
