@@ -45,7 +45,7 @@ rule all:
 # Coarse targets, one per DVC stage (dvc.yaml): `snakemake models`, `attacks`, `measurements`.
 rule models:
     input:
-        "data/inputs/train.safetensors",
+        ["data/inputs/train.safetensors"] if DATASET == "digits" else [],
         "data/inputs/eval.safetensors",
         "data/models/classifier.safetensors",
         "data/models/ddpm",

@@ -1,14 +1,41 @@
 # Validation before any job, and the helpers that name every file of the flow.
+from pathlib import Path
+
 from snakemake.utils import validate
 
 from diffrob.settings import ConfigError, check_consistency
 
-validate(config, schema="../config/schema.yaml")
+validate(config, schema="../config/schema.yaml", set_default=True)
 try:
     check_consistency(config)
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
 
+DATASET = config["dataset"]
+CLASSIFIER_SOURCE = config["classifier"].get("source", "train")
+DIFFUSION_SOURCE = config["diffusion"].get("source", "train")
+MAIN_ATTACK = config["attack"].get("main", "pgd")
+if DATASET == "imagenet" and not Path(config["data"]["folder"]).is_dir():
+    raise WorkflowError(
+        f"data.folder = {config['data']['folder']}: ImageNet validation folder not found; "
+        "give the folder holding <wnid>/<file>.JPEG, e.g. --config 'data={folder: /path/to/val}'"
+    )
+
+
+def checkpoint_paths():
+    """Where the pretrained classifier and diffusion model are downloaded (RobustBench's model_dir layout)."""
+    classifier = diffusion = None
+    if CLASSIFIER_SOURCE == "robustbench":
+        rb = config["classifier"]["robustbench"]
+        classifier = f"data/checkpoints/robustbench/{rb['dataset']}/{rb['threat_model']}/{rb['name']}.pt"
+    if DIFFUSION_SOURCE == "hub":
+        diffusion = "data/checkpoints/hub/" + config["diffusion"]["hub"]["repo_id"].replace("/", "--")
+    elif DIFFUSION_SOURCE == "guided":
+        diffusion = "data/checkpoints/guided/" + Path(config["diffusion"]["guided"]["url"]).name
+    return classifier, diffusion
+
+
+CLASSIFIER_CHECKPOINT, DIFFUSION_CHECKPOINT = checkpoint_paths()
 SEEDS = config["purification"]["seeds"]
 SAMPLERS = config["purification"]["samplers"]
 MAIN = SAMPLERS[0]
@@ -61,9 +88,9 @@ def shard(kind, sampler, t, attack, randomness, seed):
 
 def all_shards(kind):
     """Every attack shard of the configuration."""
-    paths = [shard(kind, s, t, "pgd", "fixed", seed) for s, t in points() for seed in fixed_seeds(s, t)]
+    paths = [shard(kind, s, t, MAIN_ATTACK, "fixed", seed) for s, t in points() for seed in fixed_seeds(s, t)]
     if "free" in RANDOMNESS:
-        paths += [shard(kind, MAIN, T_STAR, "pgd", "free", seed) for seed in SEEDS]
+        paths += [shard(kind, MAIN, T_STAR, MAIN_ATTACK, "free", seed) for seed in SEEDS]
     extra = config["attack"]["extra"]
     paths += [shard(kind, MAIN, T_STAR, a, "free", seed) for a in extra for seed in config["attack"]["extra_seeds"]]
     return paths
@@ -71,7 +98,7 @@ def all_shards(kind):
 
 def fixed_shards(wildcards):
     """The fixed-randomness PGD shards of a (sampler, t*)."""
-    return [shard("adversarial", wildcards.sampler, wildcards.t, "pgd", "fixed", s) for s in fixed_seeds(wildcards.sampler, wildcards.t)]
+    return [shard("adversarial", wildcards.sampler, wildcards.t, MAIN_ATTACK, "fixed", s) for s in fixed_seeds(wildcards.sampler, wildcards.t)]
 
 
 def purified_files():

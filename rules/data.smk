@@ -1,15 +1,59 @@
-# Inputs: the embedded digits, split once; the first N held-out images are evaluated.
+# Inputs: the embedded digits (split once), the CIFAR-10 test set (downloaded), or ImageNet validation
+# images from a folder the user gives. The first N images are evaluated.
 
+if DATASET == "digits":
 
-rule prepare_inputs:
-    output:
-        train="data/inputs/train.safetensors",
-        eval="data/inputs/eval.safetensors",
-    params:
-        data=config["data"],
-    log:
-        "logs/prepare_inputs.log",
-    benchmark:
-        "benchmarks/prepare_inputs.tsv"
-    script:
-        "../scripts/prepare_inputs.py"
+    rule prepare_inputs:
+        output:
+            train="data/inputs/train.safetensors",
+            eval="data/inputs/eval.safetensors",
+        params:
+            data=config["data"],
+        log:
+            "logs/prepare_inputs.log",
+        benchmark:
+            "benchmarks/prepare_inputs.tsv"
+        script:
+            "../scripts/prepare_inputs.py"
+
+elif DATASET == "cifar10":
+
+    rule download_cifar10:
+        output:
+            f"{config['data']['folder']}/cifar-10-batches-bin/test_batch.bin",
+        params:
+            data=config["data"],
+        localrule: True
+        log:
+            "logs/download_cifar10.log",
+        script:
+            "../scripts/download_cifar10.py"
+
+    rule prepare_inputs:
+        input:
+            f"{config['data']['folder']}/cifar-10-batches-bin/test_batch.bin",
+        output:
+            eval="data/inputs/eval.safetensors",
+        params:
+            data=config["data"],
+        log:
+            "logs/prepare_inputs.log",
+        benchmark:
+            "benchmarks/prepare_inputs.tsv"
+        script:
+            "../scripts/prepare_cifar10.py"
+
+elif DATASET == "imagenet":
+
+    rule prepare_inputs:
+        output:
+            eval="data/inputs/eval.safetensors",
+        params:
+            data=config["data"],
+        threads: 2
+        log:
+            "logs/prepare_inputs.log",
+        benchmark:
+            "benchmarks/prepare_inputs.tsv"
+        script:
+            "../scripts/prepare_imagenet.py"

@@ -25,7 +25,7 @@ rule measure_shard:
 def trajectory_inputs(wildcards):
     """Adversarial inputs tracked along the chain: PGD (fixed, first seed), and the main sampler's extras."""
     seed = fixed_seeds(wildcards.sampler, wildcards.t)[0]
-    named = {"pgd": shard("adversarial", wildcards.sampler, wildcards.t, "pgd", "fixed", seed)}
+    named = {MAIN_ATTACK: shard("adversarial", wildcards.sampler, wildcards.t, MAIN_ATTACK, "fixed", seed)}
     if wildcards.sampler == MAIN and int(wildcards.t) == T_STAR:
         for attack in config["attack"]["extra"]:
             named[attack] = shard("adversarial", MAIN, T_STAR, attack, "free", config["attack"]["extra_seeds"][0])

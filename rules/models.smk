@@ -1,38 +1,99 @@
-# Models: the embedded default trains its classifier and DDPM here.
+# Models: the embedded default trains its classifier and DDPM here; the paper-scale profiles download
+# pretrained ones (local rules: compute nodes may have no network), check their sha256, and import them
+# into the same files the embedded default writes, so every later rule is the same.
+
+if CLASSIFIER_SOURCE == "train":
+
+    rule train_classifier:
+        input:
+            train="data/inputs/train.safetensors",
+        output:
+            "data/models/classifier.safetensors",
+        params:
+            classifier=config["classifier"],
+        threads: 2
+        log:
+            "logs/train_classifier.log",
+        benchmark:
+            "benchmarks/train_classifier.tsv"
+        script:
+            "../scripts/train_classifier.py"
+
+else:
+
+    rule download_classifier:
+        output:
+            CLASSIFIER_CHECKPOINT,
+        params:
+            source=config["classifier"].get("robustbench"),
+        localrule: True
+        log:
+            "logs/download_classifier.log",
+        script:
+            "../scripts/download_classifier.py"
+
+    rule import_classifier:
+        input:
+            CLASSIFIER_CHECKPOINT,
+        output:
+            "data/models/classifier.safetensors",
+        params:
+            source=config["classifier"].get("robustbench"),
+        log:
+            "logs/import_classifier.log",
+        benchmark:
+            "benchmarks/import_classifier.tsv"
+        script:
+            "../scripts/import_classifier.py"
 
 
-rule train_classifier:
-    input:
-        train="data/inputs/train.safetensors",
-    output:
-        "data/models/classifier.safetensors",
-    params:
-        classifier=config["classifier"],
-    threads: 2
-    log:
-        "logs/train_classifier.log",
-    benchmark:
-        "benchmarks/train_classifier.tsv"
-    script:
-        "../scripts/train_classifier.py"
+if DIFFUSION_SOURCE == "train":
 
+    rule train_ddpm:
+        input:
+            train="data/inputs/train.safetensors",
+        output:
+            directory("data/models/ddpm"),
+        params:
+            diffusion=config["diffusion"],
+        threads: 2
+        resources:
+            gpu=1,
+        log:
+            "logs/train_ddpm.log",
+        benchmark:
+            "benchmarks/train_ddpm.tsv"
+        script:
+            "../scripts/train_ddpm.py"
 
-rule train_ddpm:
-    input:
-        train="data/inputs/train.safetensors",
-    output:
-        directory("data/models/ddpm"),
-    params:
-        diffusion=config["diffusion"],
-    threads: 2
-    resources:
-        gpu=1,
-    log:
-        "logs/train_ddpm.log",
-    benchmark:
-        "benchmarks/train_ddpm.tsv"
-    script:
-        "../scripts/train_ddpm.py"
+else:
+
+    rule download_diffusion:
+        output:
+            directory(DIFFUSION_CHECKPOINT) if DIFFUSION_SOURCE == "hub" else DIFFUSION_CHECKPOINT,
+        params:
+            source=DIFFUSION_SOURCE,
+            settings=config["diffusion"].get(DIFFUSION_SOURCE),
+        localrule: True
+        log:
+            "logs/download_diffusion.log",
+        script:
+            "../scripts/download_diffusion.py"
+
+    rule import_diffusion:
+        input:
+            DIFFUSION_CHECKPOINT,
+        output:
+            directory("data/models/ddpm"),
+        params:
+            source=DIFFUSION_SOURCE,
+            diffusion=config["diffusion"],
+        log:
+            "logs/import_diffusion.log",
+        benchmark:
+            "benchmarks/import_diffusion.tsv"
+        script:
+            "../scripts/import_diffusion.py"
 
 
 rule classifier_metrics:

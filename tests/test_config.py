@@ -51,3 +51,58 @@ def test_t_star_beyond_the_schedule_is_rejected_naming_both_keys():
     config["purification"]["t_star"] = 1001
     with pytest.raises(ConfigError, match=r"purification\.t_star = 1001.*num_train_timesteps = 1000"):
         check_consistency(config)
+
+
+def _profile(name: str, **data) -> dict:
+    """A paper-scale profile merged over config.yaml, as ``snakemake --configfile`` merges it."""
+    from snakemake.utils import update_config
+
+    config = _config()
+    update_config(config, _config(f"config/{name}.yaml"))
+    update_config(config, {"data": data})
+    return config
+
+
+@pytest.mark.parametrize(("name", "data"), [("cifar10", {}), ("imagenet", {"folder": "/some/val"})])
+def test_paper_profiles_are_valid_after_merging(name, data):
+    config = _profile(name, **data)
+    validate(config, SCHEMA, set_default=True)
+    check_consistency(config)
+    assert config["classifier"]["source"] == "robustbench"
+    assert config["diffusion"]["source"] in ("hub", "guided")
+
+
+def test_imagenet_without_a_folder_is_rejected_naming_the_key():
+    with pytest.raises(ConfigError, match=r"data\.folder: missing; dataset = imagenet"):
+        check_consistency(_profile("imagenet"))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c["classifier"].pop("robustbench"), r"classifier\.robustbench: missing"),
+        (lambda c: c["classifier"]["robustbench"].update(dataset="imagenet"), r"must equal dataset = cifar10"),
+        (lambda c: c["diffusion"].update(source="train"), r"diffusion\.source = train: models are trained only"),
+        (lambda c: c["attack"].update(main="bpda", extra=["bpda", "pgd_eot"]), r"must not repeat attack\.main"),
+    ],
+)
+def test_inconsistent_sources_are_rejected_naming_the_key(edit, message):
+    config = _profile("cifar10")
+    edit(config)
+    with pytest.raises(ConfigError, match=message):
+        check_consistency(config)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c["diffusion"]["hub"].update(revision="main"), "revision"),
+        (lambda c: c["classifier"]["robustbench"].update(sha256="xyz"), "sha256"),
+        (lambda c: c["classifier"].update(source="timm"), "timm"),
+    ],
+)
+def test_schema_rejects_bad_sources(edit, message):
+    config = _profile("cifar10")
+    edit(config)
+    with pytest.raises(WorkflowError, match=message):
+        validate(config, SCHEMA)

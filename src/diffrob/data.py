@@ -76,3 +76,89 @@ def load_image_set(path: str | Path) -> ImageSet:
     if missing:
         raise ValueError(f"{path}: not an image set, missing tensors {sorted(missing)}")
     return ImageSet(tensors["images"], tensors["labels"], tensors["indices"])
+
+
+CIFAR10_TEST_BATCH = "cifar-10-batches-bin/test_batch.bin"
+CIFAR10_RECORD = 1 + 3 * 32 * 32  # one label byte, then 1024 red, 1024 green, 1024 blue bytes
+
+
+def download_cifar10(root: str | Path, url: str, md5: str) -> Path:
+    """Download the CIFAR-10 binary archive, check its published md5, extract it; the test batch's path.
+
+    The binary version is read without pickle (the python version's batches are pickles).
+    A wrong or truncated archive is removed (:mod:`diffrob.checkpoints`); torchvision extracts it.
+    """
+    from torchvision.datasets.utils import check_integrity, extract_archive
+
+    from diffrob.checkpoints import fetch_checked, url_fetcher
+
+    archive = Path(root) / Path(url).name
+    if not check_integrity(str(archive), md5):
+        fetch_checked(url_fetcher(url), archive, md5, algorithm="md5")
+    extract_archive(str(archive), str(root))
+    return Path(root) / CIFAR10_TEST_BATCH
+
+
+def read_cifar10_binary(path: str | Path, n: int | None = None) -> ImageSet:
+    """The first ``n`` images of a CIFAR-10 binary batch file, in [0, 1], with their labels and indices."""
+    from diffrob.io import require_file
+
+    p = require_file(path, f"a CIFAR-10 binary batch ({CIFAR10_RECORD}-byte records: label, then 3x32x32 pixels)")
+    size = p.stat().st_size
+    if size % CIFAR10_RECORD:
+        raise ValueError(f"{p}: {size} bytes is not a whole number of {CIFAR10_RECORD}-byte CIFAR-10 records")
+    records = np.fromfile(p, dtype=np.uint8).reshape(-1, CIFAR10_RECORD)
+    if n is not None:
+        if not 1 <= n <= len(records):
+            raise ValueError(f"{p}: asked for the first {n} images of {len(records)}")
+        records = records[:n]
+    labels = records[:, 0].astype(np.int64)
+    if labels.max() > 9:
+        raise ValueError(f"{p}: label {labels.max()} out of range 0-9; not a CIFAR-10 batch")
+    images = torch.from_numpy(records[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32) / 255.0)
+    return ImageSet(images, torch.from_numpy(labels), torch.arange(len(labels), dtype=torch.int64))
+
+
+def imagenet_image_ids(n: int) -> list[str]:
+    """The first ``n`` ``<wnid>/<file>`` entries of RobustBench's ImageNet evaluation list (at most 5000)."""
+    from importlib.resources import files
+
+    from diffrob.compat import import_robustbench
+
+    import_robustbench()
+    lines = (files("robustbench") / "helper_files" / "imagenet_test_image_ids.txt").read_text().split()
+    if not 1 <= n <= len(lines):
+        raise ValueError(f"RobustBench's ImageNet list has {len(lines)} images; asked for {n}")
+    return lines[:n]
+
+
+def read_imagenet_folder(folder: str | Path, n: int) -> ImageSet:
+    """The first ``n`` images of RobustBench's ImageNet list from a validation folder, Res256Crop224, in [0, 1].
+
+    ``folder`` holds ``<wnid>/<file>.JPEG`` (the usual ``val`` layout); labels come from
+    RobustBench's class map. A missing folder or image fails naming it.
+    """
+    import json
+    from importlib.resources import files
+
+    from PIL import Image
+
+    from diffrob.compat import import_robustbench
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: ImageNet validation folder not found; expected <wnid>/<file>.JPEG inside")
+    import_robustbench()
+    from robustbench.data import PREPROCESSINGS
+
+    class_ids = json.loads((files("robustbench") / "helper_files" / "imagenet_class_to_id_map.json").read_text())
+    transform = PREPROCESSINGS["Res256Crop224"]
+    images, labels = [], []
+    for entry in imagenet_image_ids(n):
+        path = root / entry
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: missing from the ImageNet folder {root} (image {len(images) + 1} of {n})")
+        with Image.open(path) as image:
+            images.append(transform(image.convert("RGB")))
+        labels.append(int(class_ids[entry.split("/")[0]]))
+    return ImageSet(torch.stack(images), torch.tensor(labels), torch.arange(n, dtype=torch.int64))

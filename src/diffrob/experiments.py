@@ -33,7 +33,7 @@ from diffrob.measure import (
     trajectory_distances,
     variance_decomposition,
 )
-from diffrob.models import load_classifier, load_diffusion
+from diffrob.models import classifier_features, load_classifier, load_diffusion
 from diffrob.noise import chain_noise, uniform
 from diffrob.purify import Chain, Schedule, make_chain, purify, purify_trajectory
 from diffrob.report import ATTACK_LABELS, SAMPLER_LABELS, result_row
@@ -137,14 +137,14 @@ def table1(
     classifier = frozen(load_classifier(classifier_path))
     clean = eval_set.images
     with torch.no_grad():
-        clean_features = classifier.features(clean)
+        clean_features = classifier_features(classifier, clean)
     per_seed: dict[str, list[float]] = {}
     for path in tqdm(shard_paths, desc="table 1"):
         shard = load_shard(path)
         after = purifier(shard.adversarial, shard.indices.tolist(), int(shard.info["seed"]))
         for stage, images in (("before", shard.adversarial), ("after", after)):
             with torch.no_grad():
-                features = classifier.features(images)
+                features = classifier_features(classifier, images)
             values = {
                 "l2": float(l2_distance(images, clean).mean()),
                 "linf": float(linf_distance(images, clean).mean()),

@@ -51,8 +51,10 @@ def fit_sigmoid(compression: Sequence[float], robustness: Sequence[float]) -> di
     }
 
 
-def sigmoid_points(compression_results: Sequence[dict], shard_metrics: Sequence[dict]) -> list[dict]:
-    """One point per (sampler, t*): mean uniform compression rate and mean fixed-randomness PGD accuracy."""
+def sigmoid_points(
+    compression_results: Sequence[dict], shard_metrics: Sequence[dict], attack: str = "pgd"
+) -> list[dict]:
+    """One point per (sampler, t*): mean uniform compression rate, mean fixed-randomness accuracy under ``attack``."""
     points = []
     for result in compression_results:
         key = (result["sampler"], int(result["t_star"]))
@@ -60,10 +62,10 @@ def sigmoid_points(compression_results: Sequence[dict], shard_metrics: Sequence[
         accuracies = [
             m["acc_own"]
             for m in shard_metrics
-            if (m["sampler"], int(m["t_star"])) == key and m["randomness"] == "fixed" and m["attack"] == "pgd"
+            if (m["sampler"], int(m["t_star"])) == key and m["randomness"] == "fixed" and m["attack"] == attack
         ]
         if not accuracies:
-            raise ValueError(f"no fixed-randomness PGD accuracy for sampler {key[0]} at t* = {key[1]}")
+            raise ValueError(f"no fixed-randomness {attack} accuracy for sampler {key[0]} at t* = {key[1]}")
         points.append(
             {
                 "sampler": key[0],
@@ -75,11 +77,12 @@ def sigmoid_points(compression_results: Sequence[dict], shard_metrics: Sequence[
     return points
 
 
-def sigmoid_from_files(compression_jsons: Sequence[str], metric_jsons: Sequence[str]) -> dict:
+def sigmoid_from_files(compression_jsons: Sequence[str], metric_jsons: Sequence[str], attack: str = "pgd") -> dict:
     """Read compression and shard-metric files, fit the sigmoid; the points and the fit."""
     from diffrob.io import read_json
 
-    points = sigmoid_points([read_json(p) for p in compression_jsons], [read_json(p) for p in metric_jsons])
+    compression = [read_json(p) for p in compression_jsons]
+    points = sigmoid_points(compression, [read_json(p) for p in metric_jsons], attack)
     fit = fit_sigmoid([p["compression"] for p in points], [p["robustness"] for p in points])
     return {"points": points, "fit": fit}
 

@@ -78,14 +78,49 @@ def train_classifier(train: ImageSet, epochs: int, batch_size: int, lr: float, s
     return model.eval()
 
 
-def save_classifier(model: SmallCNN, path: str | Path) -> None:
-    """Save a classifier's weights as safetensors, its architecture in the metadata."""
+def save_classifier(model: nn.Module, path: str | Path, architecture: Mapping[str, Any] | None = None) -> None:
+    """Save a classifier's weights as safetensors, its architecture in the metadata.
+
+    ``architecture``: how to rebuild the network; a :class:`SmallCNN`'s own by default, or
+    ``{"kind": "robustbench", "name": ..., "dataset": ..., "threat_model": ...}``.
+    """
+    if architecture is None:
+        architecture = model.architecture  # type: ignore[assignment]
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata={"architecture": json.dumps(model.architecture)})
+        save_file(state, str(tmp), metadata={"architecture": json.dumps(dict(architecture))})
 
 
-def load_classifier(path: str | Path) -> SmallCNN:
+def build_classifier(architecture: Mapping[str, Any]) -> nn.Module:
+    """An untrained classifier from the architecture metadata written by :func:`save_classifier`."""
+    arch = dict(architecture)
+    if arch.pop("kind", "smallcnn") == "robustbench":
+        from diffrob.sources import robustbench_architecture
+
+        return robustbench_architecture(arch["name"], arch["dataset"], arch["threat_model"])
+    return SmallCNN(**arch)
+
+
+def classifier_features(classifier: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Penultimate-layer features: ``classifier.features`` if it has one, else the input of its last Linear layer.
+
+    (The offline stand-in for Inception features in FID.)
+    """
+    if hasattr(classifier, "features") and callable(classifier.features):
+        return classifier.features(x)
+    last = [m for m in classifier.modules() if isinstance(m, nn.Linear)]
+    if not last:
+        raise ValueError(f"{type(classifier).__name__} has no Linear layer to take features from")
+    captured: list[torch.Tensor] = []
+    handle = last[-1].register_forward_hook(lambda _m, inputs, _out: captured.append(inputs[0]))
+    try:
+        classifier(x)
+    finally:
+        handle.remove()
+    return captured[0].flatten(1)
+
+
+def load_classifier(path: str | Path) -> nn.Module:
     """Load a classifier saved by :func:`save_classifier`, in eval mode."""
     p = require_file(path, "a classifier checkpoint (safetensors)")
     try:
@@ -98,7 +133,7 @@ def load_classifier(path: str | Path) -> SmallCNN:
         raise ValueError(f"{p}: not a readable safetensors classifier checkpoint (truncated?): {err}") from err
     if "architecture" not in metadata:
         raise ValueError(f"{p}: safetensors file has no 'architecture' metadata; expected a diffrob classifier")
-    model = SmallCNN(**json.loads(metadata["architecture"]))
+    model = build_classifier(json.loads(metadata["architecture"]))
     model.load_state_dict(state)
     return model.eval()
 
@@ -188,14 +223,48 @@ def save_diffusion(unet: nn.Module, scheduler: Any, folder: str | Path) -> None:
         scheduler.save_pretrained(str(tmp))
 
 
-def load_diffusion(source: str | Path, revision: str | None = None) -> tuple[nn.Module, Any]:
-    """Load (UNet2DModel, DDPMScheduler) from a local folder or a hub id at a pinned revision.
+def save_guided_diffusion(unet: nn.Module, scheduler: Any, folder: str | Path) -> None:
+    """Save a guided-diffusion UNet (safetensors + its ``create_model`` arguments) and scheduler, atomically."""
+    from diffrob.sources import GUIDED_CONFIG, GUIDED_WEIGHTS
 
+    state = {k: v.contiguous() for k, v in unet.model.state_dict().items()}  # type: ignore[union-attr]
+    with atomic_dir(folder) as tmp:
+        save_file(state, str(tmp / GUIDED_WEIGHTS))
+        (tmp / GUIDED_CONFIG).write_text(json.dumps({"model": unet.model_config}, indent=2) + "\n")
+        scheduler.save_pretrained(str(tmp))
+
+
+def _load_guided_folder(folder: Path) -> tuple[nn.Module, Any]:
+    from diffusers import DDPMScheduler
+
+    from diffrob.sources import GUIDED_CONFIG, GUIDED_WEIGHTS, build_guided_unet
+
+    model_config = json.loads(
+        require_file(folder / GUIDED_CONFIG, "guided-diffusion create_model arguments").read_text()
+    )
+    unet = build_guided_unet(model_config["model"])
+    weights = require_file(folder / GUIDED_WEIGHTS, "guided-diffusion weights (safetensors)")
+    try:
+        unet.model.load_state_dict(load_file(str(weights)))
+    except (SafetensorError, RuntimeError) as err:
+        raise ValueError(f"{weights}: could not load the guided-diffusion weights: {err}") from err
+    return unet.eval(), DDPMScheduler.from_pretrained(str(folder))
+
+
+def load_diffusion(source: str | Path, revision: str | None = None) -> tuple[nn.Module, Any]:
+    """Load (UNet, DDPMScheduler) from a local folder or a hub id at a pinned revision.
+
+    Folders written by :func:`save_diffusion` (and hub repositories) hold a diffusers
+    ``UNet2DModel``; folders written by :func:`save_guided_diffusion` a guided-diffusion UNet.
     Local folders are checked first, so a missing or damaged checkpoint fails naming the file.
     """
     from diffusers import DDPMScheduler, UNet2DModel
 
+    from diffrob.sources import GUIDED_CONFIG
+
     local = Path(source)
+    if (local / GUIDED_CONFIG).is_file():
+        return _load_guided_folder(local)
     if local.exists() or str(source).startswith((".", "/")):
         for name, what in (
             ("config.json", "the UNet config written by save_pretrained"),
@@ -211,3 +280,14 @@ def load_diffusion(source: str | Path, revision: str | None = None) -> tuple[nn.
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
         raise ValueError(f"{source}: could not load the diffusion model (truncated or wrong format?): {err}") from err
     return unet.eval(), scheduler
+
+
+def check_schedule(scheduler: Any, schedule_config: Mapping[str, Any], where: str | Path = "the scheduler") -> None:
+    """Raise ``ValueError`` naming every key where a loaded scheduler differs from ``diffusion.schedule``."""
+    expected = build_scheduler(schedule_config).config
+    keys = ("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "prediction_type")
+    keys += tuple(k for k in ("variance_type", "clip_sample") if k in schedule_config)
+    loaded = scheduler.config
+    differ = [f"{k}: {loaded.get(k)!r} != {expected[k]!r}" for k in keys if loaded.get(k) != expected[k]]
+    if differ:
+        raise ValueError(f"{where}: scheduler differs from diffusion.schedule in the config ({'; '.join(differ)})")

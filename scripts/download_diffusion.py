@@ -1,0 +1,11 @@
+"""Download the diffusion model: a hub repository at a pinned revision, or a checkpoint URL; sha256-checked."""
+
+from diffrob.checkpoints import download_hub, fetch_checked, url_fetcher
+from diffrob.runtime import configure
+
+configure(1, snakemake.log[0])
+settings = snakemake.params.settings
+if snakemake.params.source == "hub":
+    download_hub(settings["repo_id"], settings["revision"], snakemake.output[0], settings["sha256"])
+else:
+    fetch_checked(url_fetcher(settings["url"]), snakemake.output[0], settings["sha256"])

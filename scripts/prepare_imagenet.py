@@ -1,0 +1,8 @@
+"""Write the first N images of RobustBench's ImageNet list, read from the user's validation folder."""
+
+from diffrob.data import read_imagenet_folder, save_image_set
+from diffrob.runtime import configure
+
+configure(snakemake.threads, snakemake.log[0])
+data = snakemake.params.data
+save_image_set(read_imagenet_folder(data["folder"], data["n_eval"]), snakemake.output.eval)
