@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: reproduce test lint dag clean restore
+.PHONY: reproduce test lint dag clean restore bench
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src scripts tests
 	$(BIN)/ruff format --check src scripts tests
+
+# Speed and memory of purification and of the full-gradient attack (not a test; a few minutes on 2 cores).
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py --out paper/benchmarks.csv
 
 # After `dvc pull` / `dvc checkout`: the restored files have new timestamps; tell Snakemake they are current.
 restore: $(STAMP)

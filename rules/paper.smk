@@ -96,6 +96,7 @@ rule report:
         tables=expand("paper/tables/{table}.md", table=TABLES + ["table2"]),
         figures=expand("paper/figures/{figure}.png", figure=FIGURES),
         build="paper/build.json",
+        **({"speed": "paper/benchmarks.json"} if Path("paper/benchmarks.json").exists() else {}),
     output:
         md="paper/report.md",
         html="paper/report.html",

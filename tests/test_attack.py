@@ -4,7 +4,15 @@ import pytest
 import torch
 from torch import nn
 
-from diffrob.attack import AttackSettings, PurifiedClassifier, attack_set, linf_pgd
+from diffrob.attack import (
+    AttackSettings,
+    PurifiedClassifier,
+    PurifierSpec,
+    SpeedOptions,
+    attack_set,
+    linf_pgd,
+    purified_classifier,
+)
 from diffrob.purify import make_chain, purify
 
 
@@ -125,3 +133,43 @@ def test_attack_names_map_to_gradients_and_eot():
     assert [uses_eot(a) for a in ("pgd", "pgd_eot")] == [False, True]
     with pytest.raises(ValueError, match="unknown attack 'cw'"):
         attack_gradient("cw")
+
+
+def test_batched_eot_draws_and_averages_like_foolbox_eot_calls(unet, schedule, classifier, images):
+    """K draws batched through the chain in one call = foolbox's EOT wrapper making K calls (free randomness)."""
+    labels = torch.arange(7) % 10
+    sequential = _model(unet, schedule, classifier, "free")
+    sequential.use_batch(range(7))
+    expected = linf_pgd(sequential, images, labels, 0.1, 2, 0.25, True, seed=1, eot_samples=3)
+    batched = _model(unet, schedule, classifier, "free")
+    batched.use_batch(range(7))
+    batched.eot_samples = 3
+    got = linf_pgd(batched, images, labels, 0.1, 2, 0.25, True, seed=1)
+    assert batched.calls == sequential.calls == 3 * 3  # 2 gradient steps + the final check, K = 3 draws each
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [SpeedOptions(bf16=True), SpeedOptions(channels_last=True), SpeedOptions(compile=True)],
+    ids=["bf16", "channels_last", "compile"],
+)
+def test_speed_options_keep_the_full_gradient(unet, scheduler, classifier, images, options):
+    """Each speed option's input gradient through the whole chain has cosine >= 0.99 to the fp32 one."""
+    labels = torch.arange(7) % 10
+    spec = PurifierSpec("ddpm", 20, 4)
+
+    def gradient(speed):
+        import copy
+
+        model = purified_classifier(
+            copy.deepcopy(unet), scheduler, copy.deepcopy(classifier), spec, 0, "fixed", speed=speed
+        )
+        model.use_batch(range(7))
+        x = images.clone().requires_grad_(True)
+        nn.functional.cross_entropy(model(x), labels, reduction="sum").backward()
+        return x.grad.flatten()
+
+    reference, fast = gradient(SpeedOptions()), gradient(options)
+    assert float(nn.functional.cosine_similarity(reference, fast, dim=0)) >= 0.99
+    assert not torch.equal(reference, fast) or not options.bf16  # bf16 really changes the arithmetic

@@ -9,9 +9,13 @@ Attacks (all l_inf PGD with foolbox ``LinfPGD``):
   gradient-checkpointed so memory stays flat in t*;
 * ``bpda``: the purifier's backward pass replaced by the identity (advertorch ``BPDAWrapper``,
   Athalye et al. 2018);
-* ``pgd_eot`` / ``bpda_eot``: the same gradients through foolbox's
-  ``ExpectationOverTransformationWrapper``, which averages the logits of K calls (K fresh xi
-  under free randomness): the gradient of the ensemble ``E_xi g(f_xi(x))`` (Sec. 4, eq. 9).
+* ``pgd_eot`` / ``bpda_eot``: the gradient of the ensemble ``E_xi g(f_xi(x))`` (Sec. 4, eq. 9):
+  the logits averaged over K draws of xi (K fresh xi under free randomness), the K draws batched
+  through the chain in one call (the same draws and average as foolbox's
+  ``ExpectationOverTransformationWrapper`` making K calls).
+
+Speed options (:class:`SpeedOptions`): bfloat16 autocast, channels_last and ``torch.compile``;
+each keeps the gradient within cosine 0.99 of the fp32 one (tested).
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ class PurifiedClassifier(nn.Module):
         checkpointed: bool = True,
         first_draw: int = 0,
         gradient: str = "full",
+        eot_samples: int = 1,
+        bf16: bool = False,
     ):
         super().__init__()
         if gradient not in ("full", "bpda"):
@@ -84,6 +90,8 @@ class PurifiedClassifier(nn.Module):
         self.calls = first_draw
         self._keys: list[int] = []
         self._fixed: ChainNoise | None = None
+        self.eot_samples = int(eot_samples)
+        self.bf16 = bf16
 
     def use_batch(self, keys: Sequence[int]) -> None:
         """Set the noise keys (sample indices, or the batch index) of the next calls."""
@@ -106,12 +114,22 @@ class PurifiedClassifier(nn.Module):
         return self.noise_for(fresh_seed(self.base_seed, self.calls), image_shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of the classifier on the purified images."""
+        """Logits of the classifier on the purified images (averaged over K draws of xi when ``eot_samples`` > 1)."""
         if len(self._keys) != x.shape[0]:
             raise RuntimeError(f"use_batch() was given {len(self._keys)} keys for a batch of {x.shape[0]}")
-        noise = self.current_noise(x.shape[1:]).to(x.device)
-        if self.call_hook is not None:
-            self.call_hook()
+        draws = [self.current_noise(x.shape[1:]) for _ in range(self.eot_samples)]
+        noise = ChainNoise(
+            torch.cat([d.forward for d in draws], dim=1), torch.cat([d.reverse for d in draws], dim=1)
+        ).to(x.device)
+        for _ in draws:
+            if self.call_hook is not None:
+                self.call_hook()
+        batch = x.repeat(self.eot_samples, 1, 1, 1) if self.eot_samples > 1 else x
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            logits = self.classifier(self._purified(batch, noise)).float()
+        return logits.view(self.eot_samples, x.shape[0], -1).mean(0)
+
+    def _purified(self, x: torch.Tensor, noise: ChainNoise) -> torch.Tensor:
         if self.gradient == "bpda":
             from diffrob.compat import import_advertorch
 
@@ -119,8 +137,8 @@ class PurifiedClassifier(nn.Module):
             from advertorch.bpda import BPDAWrapper
 
             purifier = BPDAWrapper(lambda z: purify(self.unet, self.schedule, self.chain, z, noise))
-            return self.classifier(purifier(x))
-        return self.classifier(purify(self.unet, self.schedule, self.chain, x, noise, self.checkpointed))
+            return purifier(x)
+        return purify(self.unet, self.schedule, self.chain, x, noise, self.checkpointed)
 
 
 def batch_keys(indices: torch.Tensor, batch_number: int, keying: Keying) -> list[int]:
@@ -196,17 +214,20 @@ def attack_set(
     for number, start in enumerate(starts):
         rows = slice(start, start + settings.batch_size)
         model.use_batch(batch_keys(indices[rows], number, model.keying))
-        x_adv = linf_pgd(
-            model,
-            images[rows],
-            labels[rows],
-            settings.epsilon,
-            settings.steps,
-            settings.rel_stepsize,
-            settings.random_start,
-            attack_seed + number,
-            settings.eot_samples,
-        )
+        model.eot_samples = settings.eot_samples  # the K draws go through the chain as one batch
+        try:
+            x_adv = linf_pgd(
+                model,
+                images[rows],
+                labels[rows],
+                settings.epsilon,
+                settings.steps,
+                settings.rel_stepsize,
+                settings.random_start,
+                attack_seed + number,
+            )
+        finally:
+            model.eot_samples = 1
         with torch.no_grad():
             correct.append(model(x_adv).argmax(1) == labels[rows])
         adversarial.append(x_adv)
@@ -248,6 +269,31 @@ class PurifierSpec:
         return cls(**{k: values[k] for k in ("sampler", "t_star", "reverse_steps", "keying", "batch_size")})
 
 
+@dataclass(frozen=True)
+class SpeedOptions:
+    """Options of the full-gradient attack that change speed, not the method (``attack.speed`` in the config)."""
+
+    bf16: bool = False
+    channels_last: bool = False
+    compile: bool = False
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> SpeedOptions:
+        """Build from ``attack.speed`` (missing keys: off)."""
+        values = values or {}
+        return cls(**{k: bool(values.get(k, False)) for k in ("bf16", "channels_last", "compile")})
+
+
+def accelerated(unet: nn.Module, classifier: nn.Module, options: SpeedOptions) -> tuple[nn.Module, nn.Module]:
+    """UNet and classifier in channels_last memory format and/or ``torch.compile``d, as ``options`` say."""
+    if options.channels_last:
+        unet = unet.to(memory_format=torch.channels_last)
+        classifier = classifier.to(memory_format=torch.channels_last)
+    if options.compile:
+        unet = torch.compile(unet)
+    return unet, classifier
+
+
 def frozen(model: nn.Module) -> nn.Module:
     """``model`` in eval mode with gradients off for its parameters (attacks need input gradients only)."""
     for parameter in model.parameters():
@@ -264,18 +310,22 @@ def purified_classifier(
     randomness: str,
     first_draw: int = 0,
     gradient: str = "full",
+    speed: SpeedOptions | None = None,
 ) -> PurifiedClassifier:
     """``g(f_xi(.))`` for a loaded UNet/scheduler/classifier and a :class:`PurifierSpec`."""
     schedule = Schedule.from_scheduler(scheduler)
     chain = make_chain(spec.sampler, spec.t_star, schedule.num_train_timesteps, spec.reverse_steps)
+    speed = speed or SpeedOptions()
+    unet, classifier = accelerated(frozen(unet), frozen(classifier), speed)
     return PurifiedClassifier(
-        frozen(unet),
+        unet,
         schedule,
         chain,
-        frozen(classifier),
+        classifier,
         seed,
         randomness,
         spec.keying,
         first_draw=first_draw,
         gradient=gradient,
+        bf16=speed.bf16,
     )

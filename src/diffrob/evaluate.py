@@ -17,6 +17,7 @@ from diffrob.attack import (
     AttackSettings,
     PurifiedClassifier,
     PurifierSpec,
+    SpeedOptions,
     attack_gradient,
     attack_set,
     batch_keys,
@@ -183,8 +184,9 @@ def run_attack_shard(
     """One shard: ``attack_name`` (pgd, pgd_eot, bpda, bpda_eot) under ``randomness`` with base seed ``seed``."""
     spec = PurifierSpec.from_mapping(chain)
     unet, scheduler, classifier = _load_parts(ddpm_dir, classifier_path)
+    speed = SpeedOptions.from_mapping(attack.get("speed"))
     model = purified_classifier(
-        unet, scheduler, classifier, spec, seed, randomness, gradient=attack_gradient(attack_name)
+        unet, scheduler, classifier, spec, seed, randomness, gradient=attack_gradient(attack_name), speed=speed
     )
     settings = AttackSettings(
         float(attack["epsilon"]),
