@@ -42,17 +42,6 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     return dict(checkpoint)
 
 
-def strip_prefixes(state: Mapping[str, torch.Tensor], prefixes: tuple[str, ...] = ("module.", "model.")) -> dict:
-    """Keys without the wrapper prefixes RobustBench removes (``module.`` of DataParallel, ``model.``)."""
-    out = {}
-    for key, value in state.items():
-        for prefix in prefixes:
-            if key.startswith(prefix):
-                key = key[len(prefix) :]
-        out[key] = value
-    return out
-
-
 def robustbench_architecture(name: str, dataset: str, threat_model: str) -> nn.Module:
     """The untrained architecture of a RobustBench model (ImageNet ``Standard_R50``: normalised ResNet-50)."""
     from diffrob.checkpoints import robustbench_entry
@@ -75,8 +64,10 @@ def load_robustbench_weights(path: str | Path, name: str, dataset: str, threat_m
     model = robustbench_architecture(name, dataset, threat_model)
     state = load_state_dict_file(path)
     target = model.model if dataset == "imagenet" and name.startswith("Standard") else model
-    if target is model:
-        state = strip_prefixes(state)
+    if target is model:  # the prefixes RobustBench's load_model removes: module. (DataParallel), model.
+        from robustbench.utils import rm_substr_from_state_dict
+
+        state = rm_substr_from_state_dict(rm_substr_from_state_dict(state, "module."), "model.")
     try:
         target.load_state_dict(state)
     except RuntimeError as err:
