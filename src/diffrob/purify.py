@@ -170,7 +170,11 @@ def iterate_chain(
     """Yield every state of the purification in model space: x, the forward states, the reverse states.
 
     With ``checkpointed``, each reverse step is wrapped in ``torch.utils.checkpoint`` so only
-    ``x_t`` is kept per step and backward memory stays flat in t*.
+    ``x_t`` is kept per step and backward memory stays flat in t*. The reentrant variant is used:
+    it runs the step's forward with no graph at all, while the non-reentrant one still records an
+    autograd node per operation (measured: peak memory 1.50x vs 1.14x from t*=30 to t*=300). Its
+    one constraint is that gradients must be taken with ``.backward()`` (as foolbox's PyTorch
+    backend does), not ``torch.autograd.grad``.
     """
     z = to_model_space(images)
     yield z
@@ -181,8 +185,8 @@ def iterate_chain(
     for k, t in enumerate(steps):
         prev = steps[k + 1] if k + 1 < len(steps) else -1
         args = (unet, schedule, chain.sampler, t, prev, z, noise.reverse[k])
-        if checkpointed and torch.is_grad_enabled():
-            z = checkpoint(_reverse_step, *args, use_reentrant=False)
+        if checkpointed and torch.is_grad_enabled() and z.requires_grad:
+            z = checkpoint(_reverse_step, *args, use_reentrant=True)
         else:
             z = _reverse_step(*args)
         yield z
