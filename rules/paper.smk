@@ -19,6 +19,7 @@ rule results:
         dataset=config["dataset"],
         main_sampler=MAIN,
         main_t=T_STAR,
+        main_attack=MAIN_ATTACK,
     log:
         "logs/results.log",
     benchmark:
@@ -44,6 +45,7 @@ rule table2:
             "steps": config["attack"]["steps"],
             "eot_samples": config["attack"]["eot_samples"],
             "dataset": config["dataset"],
+            "attack": MAIN_ATTACK,
         },
     log:
         "logs/table2.log",
@@ -150,6 +152,7 @@ rule metrics_summary:
         "paper/metrics.json",
     params:
         sampler=MAIN,
+        attack=MAIN_ATTACK,
     log:
         "logs/metrics_summary.log",
     benchmark:

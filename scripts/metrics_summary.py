@@ -5,4 +5,5 @@ from diffrob.report import headline_metrics
 from diffrob.runtime import configure
 
 configure(1, snakemake.log[0])
-write_json(headline_metrics(snakemake.input[0], snakemake.params.sampler), snakemake.output[0])
+p = snakemake.params
+write_json(headline_metrics(snakemake.input[0], p.sampler, p.attack), snakemake.output[0])

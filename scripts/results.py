@@ -6,6 +6,8 @@ from diffrob.runtime import configure
 
 configure(1, snakemake.log[0])
 i, p = snakemake.input, snakemake.params
-frame = collect_results(p.dataset, p.main_sampler, p.main_t, i.classifier, i.purified, i.shards, i.measurements)
+frame = collect_results(
+    p.dataset, p.main_sampler, p.main_t, i.classifier, i.purified, i.shards, i.measurements, p.main_attack
+)
 with atomic_path(snakemake.output[0]) as tmp:
     frame.to_csv(tmp, index=False)

@@ -49,3 +49,12 @@ def test_report_renders_every_claim_in_markdown_and_html(tmp_path):
     assert markdown.count("\n## ") >= len(claims())
     assert "1.077" in markdown and "1 of " in markdown
     assert "<table" in blocks_to_html(blocks, "t")
+
+
+def test_claims_of_a_bpda_run_read_the_bpda_columns():
+    claim = next(c for c in claims(attack="bpda") if "falls well below" in c.statement)
+    assert "BPDA accuracy" in claim.statement
+    rows = [("table2", "DDPM fixed", "bpda", 29.5, 0.4), ("table2", "DDPM free", "bpda", 63.7, 1.2)]
+    assert claim.check(_frame(rows)) is True
+    pgd_only = [("table2", "DDPM fixed", "pgd", 29.5, 0.4), ("table2", "DDPM free", "pgd", 63.7, 1.2)]
+    assert claim.check(_frame(pgd_only)) is None

@@ -7,7 +7,17 @@ import pandas as pd
 import pytest
 
 from diffrob.io import atomic_path, require_file
-from diffrob.report import fixed_vs_free_verdict, mean_sd, render_latex, table2
+from diffrob.report import (
+    accuracy_rows,
+    comparison_table,
+    fixed_vs_free_verdict,
+    mean_sd,
+    paper_value,
+    read_targets,
+    render_latex,
+    results_frame,
+    table2,
+)
 
 
 def test_atomic_path_leaves_nothing_behind_on_a_crash(tmp_path):
@@ -60,3 +70,68 @@ def test_table2_puts_the_papers_values_beside_ours():
     assert fixed["PGD (ours)"] == "20.0 ± 1.0"
     assert fixed["PGD (paper)"] == "23.7 ± 0.7"
     assert "\\checkmark" in render_latex(frame, "caption", "tab:x")
+
+
+def _imagenet_shards():
+    """Per-shard metrics of an ImageNet run: BPDA fixed and free over three seeds, BPDA-EOT once."""
+    shards = []
+    for seed, (fixed, free) in enumerate([(30.0, 64.0), (29.0, 63.0), (29.5, 64.5)]):
+        for randomness, acc in (("fixed", fixed), ("free", free)):
+            shards.append(
+                {
+                    "sampler": "ddpm",
+                    "t_star": 150,
+                    "attack": "bpda",
+                    "randomness": randomness,
+                    "seed": seed,
+                    "acc_own": acc,
+                    "acc_fresh": acc + 30.0,
+                    "acc_transfer": acc + 35.0,
+                }
+            )
+    shards.append(
+        {
+            "sampler": "ddpm",
+            "t_star": 150,
+            "attack": "bpda_eot",
+            "randomness": "free",
+            "seed": 0,
+            "acc_own": 58.0,
+            "acc_fresh": 58.0,
+            "acc_transfer": 58.0,
+        }
+    )
+    return shards
+
+
+def test_imagenet_bpda_results_sit_beside_the_papers_table3_and_table4():
+    purified = [{"sampler": "ddpm", "t_star": 150, "acc_fixed": 68.0, "acc_free": 67.0}] * 3
+    results = results_frame(accuracy_rows("imagenet", "ddpm", 150, purified, _imagenet_shards(), "bpda"))
+    table2_rows = results[results["artifact"] == "table2"]
+    assert set(table2_rows["column"]) == {"clean_acc", "bpda", "bpda_eot", "bpda_fresh_test"}
+    assert "pgd" not in set(results["column"])
+    targets = read_targets(Path(__file__).resolve().parents[1] / "paper" / "paper_targets.csv")
+
+    frame = table2(results, targets, "ddpm", "bpda", "imagenet")
+    fixed = frame[frame["Fix random"] == "✓"].iloc[0]
+    free = frame[frame["Fix random"] == "✗"].iloc[0]
+    assert fixed["BPDA (ours)"] == "29.5 ± 0.5"
+    assert fixed["BPDA (paper)"] == "29.5 ± 0.4"  # Table 3, Guided fixed
+    assert free["BPDA-EOT (ours)"] == "58.0"
+    assert free["BPDA-EOT (paper)"] == "59.0"
+    assert "reproduces the paper's direction" in fixed_vs_free_verdict(results, "ddpm", "bpda")
+
+    transfer = comparison_table(results, targets, "table4")
+    assert list(transfer.columns)[-1] == "paper (ImageNet)"
+    assert transfer.iloc[0]["paper (ImageNet)"] == "66.300 ± 2.320"
+
+
+def test_an_imagenet_run_is_not_compared_with_cifar10_numbers():
+    targets = read_targets(Path(__file__).resolve().parents[1] / "paper" / "paper_targets.csv")
+    assert (
+        paper_value(targets, "imagenet", "table1", "DDPM", "l2_before")[0]
+        != paper_value(targets, "digits", "table1", "DDPM", "l2_before")[0]
+    )
+    assert math.isnan(paper_value(targets, "imagenet", "table1", "DDPM", "l2_before")[0])
+    assert paper_value(targets, "digits", "table2", "DDPM fixed", "pgd") == (23.7, 0.7)
+    assert paper_value(targets, "imagenet", "table2", "DDPM fixed", "bpda") == (29.5, 0.4)

@@ -23,7 +23,7 @@ from torch import nn
 
 from diffrob.models import SmallCNN, build_scheduler, build_unet
 from diffrob.noise import chain_noise
-from diffrob.purify import Schedule, _reverse_step, make_chain, purify
+from diffrob.purify import Schedule, make_chain, purify, reverse_step
 
 SCHEDULE = {"num_train_timesteps": 1000, "beta_start": 0.0001, "beta_end": 0.02}
 EMBEDDED_UNET = {"block_out_channels": [32, 64], "layers_per_block": 1}
@@ -112,7 +112,7 @@ def purification_step(subject: Subject, batch: int, device: torch.device) -> Cal
 
     def call():
         with torch.no_grad():
-            return _reverse_step(subject.unet, schedule, "ddpm", 50, 49, z, noise)
+            return reverse_step(subject.unet, schedule, "ddpm", 50, 49, z, noise)
 
     return call
 

@@ -80,9 +80,17 @@ def _sampler_ranking(results: pd.DataFrame) -> bool | None:
     return spearman(comp, acc) < 0
 
 
-def claims(main: str = "DDPM", smallest_uniform: str = "") -> list[Claim]:
-    """The paper's chain of evidence, Sec. 3.1 to Sec. 5."""
+ATTACK_NAMES = {"pgd": "PGD", "bpda": "BPDA"}
+
+
+def claims(main: str = "DDPM", smallest_uniform: str = "", attack: str = "pgd") -> list[Claim]:
+    """The paper's chain of evidence, Sec. 3.1 to Sec. 5.
+
+    ``attack`` is the run's main attack (``pgd``, or ``bpda`` as in the paper's ImageNet Table 3); the
+    Table 2 and 4 claims read its columns and those of its EOT variant.
+    """
     t1 = "table1"
+    name, eot = ATTACK_NAMES[attack], f"{attack}_eot"
 
     def before_after(metric: str, op: Callable[[float, float], bool]) -> Callable[[pd.DataFrame], bool | None]:
         return lambda r: _per_sampler(
@@ -221,12 +229,13 @@ def claims(main: str = "DDPM", smallest_uniform: str = "") -> list[Claim]:
         ),
         Claim(
             "Sec. 4, Table 2",
-            "With randomness fixed during attack and test, PGD accuracy falls well below its free-randomness value.",
+            f"With randomness fixed during attack and test, {name} accuracy falls well below its "
+            "free-randomness value.",
             [
-                ("PGD, free ξ", ("table2", f"{main} free", "pgd"), ("table2", "DDPM free", "pgd")),
-                ("PGD, fixed ξ", ("table2", f"{main} fixed", "pgd"), ("table2", "DDPM fixed", "pgd")),
+                (f"{name}, free ξ", ("table2", f"{main} free", attack), ("table2", "DDPM free", attack)),
+                (f"{name}, fixed ξ", ("table2", f"{main} fixed", attack), ("table2", "DDPM fixed", attack)),
             ],
-            lambda r: _fixed_well_below_free(r, main),
+            lambda r: _fixed_well_below_free(r, main, attack),
             [],
             ["table2"],
         ),
@@ -246,11 +255,11 @@ def claims(main: str = "DDPM", smallest_uniform: str = "") -> list[Claim]:
         Claim(
             "Sec. 4, Table 2",
             "EOT strengthens the free-randomness attack but stays a transfer attack: accuracy lies between the two.",
-            [("PGD-EOT, free ξ", ("table2", f"{main} free", "pgd_eot"), ("table2", "DDPM free", "pgd_eot"))],
+            [(f"{name}-EOT, free ξ", ("table2", f"{main} free", eot), ("table2", "DDPM free", eot))],
             lambda r: _all(
                 [
-                    _cmp(value(r, "table2", f"{main} free", "pgd_eot"), value(r, "table2", f"{main} free", "pgd"), lt),
-                    _cmp(value(r, "table2", f"{main} free", "pgd_eot"), value(r, "table2", f"{main} fixed", "pgd"), gt),
+                    _cmp(value(r, "table2", f"{main} free", eot), value(r, "table2", f"{main} free", attack), lt),
+                    _cmp(value(r, "table2", f"{main} free", eot), value(r, "table2", f"{main} fixed", attack), gt),
                 ]
             ),
         ),
@@ -260,12 +269,12 @@ def claims(main: str = "DDPM", smallest_uniform: str = "") -> list[Claim]:
             [
                 (
                     "transfer across seeds",
-                    ("table4", "transfer across seeds", "pgd"),
-                    ("table4", "transfer across seeds", "pgd"),
+                    ("table4", "transfer across seeds", attack),
+                    ("table4", "transfer across seeds", attack),
                 )
             ],
             lambda r: _cmp(
-                value(r, "table4", "transfer across seeds", "pgd"), value(r, "table2", f"{main} fixed", "pgd"), gt
+                value(r, "table4", "transfer across seeds", attack), value(r, "table2", f"{main} fixed", attack), gt
             ),
             [],
             ["table4"],
@@ -386,10 +395,10 @@ def claims(main: str = "DDPM", smallest_uniform: str = "") -> list[Claim]:
     ]
 
 
-def _fixed_well_below_free(results: pd.DataFrame, main: str) -> bool | None:
+def _fixed_well_below_free(results: pd.DataFrame, main: str, attack: str = "pgd") -> bool | None:
     hit = results[results["artifact"] == "table2"]
-    fixed = hit[(hit["row"] == f"{main} fixed") & (hit["column"] == "pgd")]
-    free = hit[(hit["row"] == f"{main} free") & (hit["column"] == "pgd")]
+    fixed = hit[(hit["row"] == f"{main} fixed") & (hit["column"] == attack)]
+    free = hit[(hit["row"] == f"{main} free") & (hit["column"] == attack)]
     if fixed.empty or free.empty:
         return None
     sds = [s for s in (fixed["sd"].iloc[0], free["sd"].iloc[0]) if pd.notna(s)]

@@ -148,9 +148,13 @@ def unet_epsilon(unet: nn.Module, z: torch.Tensor, t: int) -> torch.Tensor:
     return out.sample if hasattr(out, "sample") else out
 
 
-def _reverse_step(
+def reverse_step(
     unet: nn.Module, schedule: Schedule, sampler: str, t: int, prev: int, z: torch.Tensor, noise: torch.Tensor
 ) -> torch.Tensor:
+    """One reverse step x_t -> x_prev: the UNet's eps, then the DDPM (eq. 2) or DDIM (eq. 3) update.
+
+    ``noise`` is the step's pre-drawn z (unused by DDIM); learned-sigma outputs keep their eps half.
+    """
     eps = unet_epsilon(unet, z, t)
     if eps.shape[1] == 2 * z.shape[1]:  # learned-sigma models predict (eps, variance)
         eps = eps[:, : z.shape[1]]
@@ -186,9 +190,9 @@ def iterate_chain(
         prev = steps[k + 1] if k + 1 < len(steps) else -1
         args = (unet, schedule, chain.sampler, t, prev, z, noise.reverse[k])
         if checkpointed and torch.is_grad_enabled() and z.requires_grad:
-            z = checkpoint(_reverse_step, *args, use_reentrant=True)
+            z = checkpoint(reverse_step, *args, use_reentrant=True)
         else:
-            z = _reverse_step(*args)
+            z = reverse_step(*args)
         yield z
 
 

@@ -14,6 +14,18 @@ from diffrob.io import read_json
 RESULT_COLUMNS = ["artifact", "dataset", "row", "column", "value", "sd", "n"]
 SAMPLER_LABELS = {"ddpm": "DDPM", "reverse": "Reverse", "ddim": "DDIM"}
 ATTACK_LABELS = {"pgd": "PGD (Full)", "pgd_eot": "PGD-EOT", "bpda": "BPDA", "bpda_eot": "BPDA-EOT"}
+ATTACK_TITLES = {"pgd": "PGD", "pgd_eot": "PGD-EOT", "bpda": "BPDA", "bpda_eot": "BPDA-EOT"}
+PAPER_DATASET_NAMES = {"cifar10": "CIFAR-10", "imagenet": "ImageNet"}
+
+
+def paper_dataset(dataset: str) -> str:
+    """The paper's dataset a run is compared with: ImageNet runs with ImageNet, every other with CIFAR-10."""
+    return "imagenet" if dataset == "imagenet" else "cifar10"
+
+
+def paper_column(dataset: str) -> str:
+    """The heading of the paper's column in a comparison, e.g. ``paper (CIFAR-10)``."""
+    return f"paper ({PAPER_DATASET_NAMES[paper_dataset(dataset)]})"
 
 
 def mean_sd(values: Sequence[float]) -> tuple[float, float, int]:
@@ -35,11 +47,14 @@ def accuracy_rows(
     main_t: int,
     purified: Sequence[Mapping[str, Any]],
     shards: Sequence[Mapping[str, Any]],
+    main_attack: str = "pgd",
 ) -> list[dict[str, Any]]:
-    """Accuracy rows: Table 2 (+ its PGD-EOT column), Table 4, Table 6/7 PGD(fix), and every shard group.
+    """Accuracy rows: Table 2 (+ its EOT column), Table 4, Table 6/7 PGD(fix), and every shard group.
 
     ``purified``: per-seed clean accuracies ``{"sampler", "t_star", "acc_fixed", "acc_free"}``;
     ``shards``: per-shard ``{"sampler", "t_star", "attack", "randomness", "acc_own", "acc_fresh", "acc_transfer"}``.
+    Table 2 and 4 columns are named by ``main_attack`` (``pgd`` on CIFAR-10, ``bpda`` on ImageNet, as in
+    the paper's Tables 2-4) and its EOT variant.
     """
 
     def pick(sampler: str, t: int, attack: str | None = None, randomness: str | None = None) -> list:
@@ -63,17 +78,20 @@ def accuracy_rows(
             result_row("table2", dataset, f"{label} free", "clean_acc", [p["acc_free"] for p in main_clean]),
             result_row("table2", dataset, f"{label} fixed", "clean_acc", [p["acc_fixed"] for p in main_clean]),
         ]
-    free, fixed = pick(main_sampler, main_t, "pgd", "free"), pick(main_sampler, main_t, "pgd", "fixed")
-    eot = pick(main_sampler, main_t, "pgd_eot", "free")
+    eot_attack = f"{main_attack}_eot"
+    free, fixed = pick(main_sampler, main_t, main_attack, "free"), pick(main_sampler, main_t, main_attack, "fixed")
+    eot = pick(main_sampler, main_t, eot_attack, "free")
     if free:
-        rows.append(result_row("table2", dataset, f"{label} free", "pgd", [s["acc_own"] for s in free]))
+        rows.append(result_row("table2", dataset, f"{label} free", main_attack, [s["acc_own"] for s in free]))
     if eot:
-        rows.append(result_row("table2", dataset, f"{label} free", "pgd_eot", [s["acc_own"] for s in eot]))
+        rows.append(result_row("table2", dataset, f"{label} free", eot_attack, [s["acc_own"] for s in eot]))
     if fixed:
         rows += [
-            result_row("table2", dataset, f"{label} fixed", "pgd", [s["acc_own"] for s in fixed]),
-            result_row("table2", dataset, f"{label} fixed", "pgd_fresh_test", [s["acc_fresh"] for s in fixed]),
-            result_row("table4", dataset, "transfer across seeds", "pgd", [s["acc_transfer"] for s in fixed]),
+            result_row("table2", dataset, f"{label} fixed", main_attack, [s["acc_own"] for s in fixed]),
+            result_row(
+                "table2", dataset, f"{label} fixed", f"{main_attack}_fresh_test", [s["acc_fresh"] for s in fixed]
+            ),
+            result_row("table4", dataset, "transfer across seeds", main_attack, [s["acc_transfer"] for s in fixed]),
         ]
     groups = sorted({(s["sampler"], int(s["t_star"]), s["attack"], s["randomness"]) for s in shards})
     for sampler, t, attack, randomness in groups:
@@ -167,34 +185,54 @@ def _lookup(frame: pd.DataFrame, artifact: str, row: str, column: str) -> tuple[
     return float(hit["value"].iloc[0]), float(sd) if pd.notna(sd) else math.nan
 
 
-def table2(results: pd.DataFrame, targets: pd.DataFrame, sampler: str = "ddpm") -> pd.DataFrame:
-    """Table 2: clean and PGD accuracy (%) with free and fixed randomness, ours beside the paper's CIFAR-10."""
+def paper_value(targets: pd.DataFrame, dataset: str, artifact: str, row: str, column: str) -> tuple[float, float]:
+    """The paper's value and sd for one of our keys in a run on ``dataset`` (NaN where it has none).
+
+    Only the paper's numbers for :func:`paper_dataset` are considered; names are mapped by :func:`paper_key`.
+    """
+    if "dataset" in targets:
+        targets = targets[targets["dataset"] == paper_dataset(dataset)]
+    return _lookup(targets, *paper_key(artifact, row, column, dataset))
+
+
+def table2(
+    results: pd.DataFrame,
+    targets: pd.DataFrame,
+    sampler: str = "ddpm",
+    attack: str = "pgd",
+    dataset: str = "cifar10",
+) -> pd.DataFrame:
+    """Table 2 (Table 3 on ImageNet): clean and ``attack`` accuracy (%) with free and fixed randomness.
+
+    Ours beside the paper's values for :func:`paper_dataset` of ``dataset``.
+    """
     label = SAMPLER_LABELS.get(sampler, sampler)
-    paper = targets[targets["artifact"] == "table2"]
+    columns = [("clean_acc", "Clean acc.")] + [(a, ATTACK_TITLES[a]) for a in (attack, f"{attack}_eot")]
     records = []
     for mode in ("free", "fixed"):
         row = f"{label} {mode}"
         paper_row = f"DDPM {mode}"
         record = {"Model": label, "Fix random": "✓" if mode == "fixed" else "✗"}
-        for column, title in (("clean_acc", "Clean acc."), ("pgd", "PGD"), ("pgd_eot", "PGD-EOT")):
+        for column, title in columns:
             ours = _lookup(results, "table2", row, column)
-            theirs = _lookup(paper, "table2", paper_row, column)
+            theirs = paper_value(targets, dataset, "table2", paper_row, column)
             record[f"{title} (ours)"] = fmt(*ours)
             record[f"{title} (paper)"] = fmt(*theirs)
         records.append(record)
     return pd.DataFrame(records)
 
 
-def fixed_vs_free_verdict(results: pd.DataFrame, sampler: str = "ddpm") -> str:
-    """A sentence saying whether fixed-randomness PGD accuracy falls well below free-randomness accuracy.
+def fixed_vs_free_verdict(results: pd.DataFrame, sampler: str = "ddpm", attack: str = "pgd") -> str:
+    """A sentence saying whether fixed-randomness ``attack`` accuracy falls well below free-randomness accuracy.
 
     "Well below" means a gap larger than twice the combined seed-to-seed standard deviation.
     """
     label = SAMPLER_LABELS.get(sampler, sampler)
-    fixed, sd_fixed = _lookup(results, "table2", f"{label} fixed", "pgd")
-    free, sd_free = _lookup(results, "table2", f"{label} free", "pgd")
+    title = ATTACK_TITLES[attack]
+    fixed, sd_fixed = _lookup(results, "table2", f"{label} fixed", attack)
+    free, sd_free = _lookup(results, "table2", f"{label} free", attack)
     if math.isnan(fixed) or math.isnan(free):
-        return "Fixed- and free-randomness PGD accuracies are not both available."
+        return f"Fixed- and free-randomness {title} accuracies are not both available."
     spread = math.sqrt(sum(s**2 for s in (sd_fixed, sd_free) if not math.isnan(s)))
     gap = free - fixed
     if gap > 2 * spread and gap > 0:
@@ -204,7 +242,7 @@ def fixed_vs_free_verdict(results: pd.DataFrame, sampler: str = "ddpm") -> str:
     else:
         verdict = "does NOT reproduce the paper's direction"
     return (
-        f"PGD accuracy with fixed randomness {fmt(fixed, sd_fixed)}% vs free randomness "
+        f"{title} accuracy with fixed randomness {fmt(fixed, sd_fixed)}% vs free randomness "
         f"{fmt(free, sd_free)}% (gap {gap:.1f} points, seed spread {spread:.1f}): this {verdict}."
     )
 
@@ -231,6 +269,7 @@ def collect_results(
     purified_jsons: Sequence[str | Path],
     shard_jsons: Sequence[str | Path],
     measurement_jsons: Sequence[str | Path],
+    main_attack: str = "pgd",
 ) -> pd.DataFrame:
     """``paper/results.csv``: every metric and measurement file gathered into long format."""
     classifier = read_json(classifier_json)
@@ -240,7 +279,7 @@ def collect_results(
     ]
     purified = [read_json(p) for p in purified_jsons]
     shards = [read_json(p) for p in shard_jsons]
-    rows += accuracy_rows(dataset, main_sampler, main_t, purified, shards)
+    rows += accuracy_rows(dataset, main_sampler, main_t, purified, shards, main_attack)
     measurements = [read_json(p) for p in measurement_jsons]
     rows += compression_rows(
         dataset,
@@ -258,26 +297,36 @@ def collect_results(
     return frame.drop_duplicates(subset=["artifact", "dataset", "row", "column"], keep="first")
 
 
+# The paper's table of fixed vs free randomness, and its settings, for each of its datasets.
+PAPER_TABLE2 = {
+    "cifar10": ("Table 2", "CIFAR-10, eps = 8/255, t* = 100 full chain, PGD-40 full gradient, EOT over 15"),
+    "imagenet": ("Table 3", "ImageNet, eps = 4/255, t* = 150 full chain, BPDA, BPDA-EOT"),
+}
+
+
 def write_table2(
     results_csv: str | Path, targets_csv: str | Path, sampler: str, settings: Mapping[str, Any], outputs: Any
 ) -> None:
     """Write Table 2 as csv, Markdown (with the verdict on fixed vs free) and LaTeX, atomically."""
     from diffrob.io import atomic_path, write_text
 
-    results = pd.read_csv(results_csv)
-    frame = table2(results, read_targets(targets_csv), sampler)
+    results, targets = pd.read_csv(results_csv), read_targets(targets_csv)
+    dataset, attack = settings["dataset"], settings.get("attack", "pgd")
+    frame = table2(results, targets, sampler, attack, dataset)
+    paper_table, paper_settings = PAPER_TABLE2[paper_dataset(dataset)]
     caption = (
-        f"Table 2 in miniature: accuracy (%) with and without fixed randomness "
-        f"({settings['dataset']}, l_inf eps = {settings['epsilon']:.3g}, t* = {settings['t_star']} "
-        f"with {settings['reverse_steps']} reverse steps, PGD-{settings['steps']}, EOT over {settings['eot_samples']}; "
-        f"paper: CIFAR-10, eps = 8/255, t* = 100 full chain, PGD-40, EOT over 15). Mean ± sd over seeds."
+        f"{paper_table}: accuracy (%) with and without fixed randomness "
+        f"({dataset}, l_inf eps = {settings['epsilon']:.3g}, t* = {settings['t_star']} "
+        f"with {settings['reverse_steps']} reverse steps, {ATTACK_TITLES[attack]}-{settings['steps']}, "
+        f"EOT over {settings['eot_samples']}; paper: {paper_settings}). Mean ± sd over seeds."
     )
-    transfer = _lookup(results, "table4", "transfer across seeds", "pgd")
+    transfer = _lookup(results, "table4", "transfer across seeds", attack)
+    paper_transfer = paper_value(targets, dataset, "table4", "transfer across seeds", attack)
     notes = [
-        fixed_vs_free_verdict(results, sampler),
+        fixed_vs_free_verdict(results, sampler, attack),
         "",
         f"Transfer across seeds (Table 4: attack under xi_s, test under xi_s'): {fmt(*transfer)}% "
-        "(paper, CIFAR-10: 77.4 ± 0.4%).",
+        f"({paper_column(dataset)}: {fmt(*paper_transfer)}%).",
     ]
     with atomic_path(outputs.csv) as tmp:
         frame.to_csv(tmp, index=False)
@@ -310,8 +359,13 @@ def build_info(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # Our (artifact, row, column) -> the paper's, where the names differ (paper_targets.csv).
-def paper_key(artifact: str, row: str, column: str) -> tuple[str, str, str]:
-    """The key in ``paper_targets.csv`` that one of our results rows is compared with."""
+def paper_key(artifact: str, row: str, column: str, dataset: str = "cifar10") -> tuple[str, str, str]:
+    """The key in ``paper_targets.csv`` that one of our results rows is compared with.
+
+    On ImageNet our Table 2 rows (``<sampler> free|fixed``) are the paper's Table 3 (``Guided free|fixed``).
+    """
+    if artifact == "table2" and paper_dataset(dataset) == "imagenet":
+        return "table3", f"Guided {row.rsplit(' ', 1)[-1]}", column
     if artifact == "tableS6":
         # The text of Sec. 3.2 calls 0.241 the fixed-randomness radius (Table S6 labels it "fix inputs").
         return artifact, "centroid_l2", {"fixed_noise": "fix_inputs", "fixed_input": "fix_random"}.get(column, column)
@@ -327,23 +381,29 @@ def paper_key(artifact: str, row: str, column: str) -> tuple[str, str, str]:
     return artifact, row, column
 
 
+def run_dataset(results: pd.DataFrame) -> str:
+    """The dataset of a run, read from its results (``digits`` for an empty frame)."""
+    return str(results["dataset"].iloc[0]) if "dataset" in results and not results.empty else "digits"
+
+
 def comparison_table(results: pd.DataFrame, targets: pd.DataFrame, artifact: str, digits: int = 3) -> pd.DataFrame:
     """Every row of ``artifact`` in our results beside the paper's value (``–`` where the paper has none)."""
+    dataset = run_dataset(results)
+    heading = paper_column(dataset)
     ours = results[results["artifact"] == artifact]
     records = []
     for _, r in ours.iterrows():
-        p_artifact, p_row, p_column = paper_key(artifact, r["row"], r["column"])
-        theirs = _lookup(targets, p_artifact, p_row, p_column)
+        theirs = paper_value(targets, dataset, artifact, r["row"], r["column"])
         records.append(
             {
                 "row": r["row"],
                 "quantity": r["column"],
                 "ours": fmt(r["value"], r["sd"], digits),
                 "n": int(r["n"]),
-                "paper (CIFAR-10)": fmt(*theirs, digits),
+                heading: fmt(*theirs, digits),
             }
         )
-    return pd.DataFrame(records, columns=["row", "quantity", "ours", "n", "paper (CIFAR-10)"])
+    return pd.DataFrame(records, columns=["row", "quantity", "ours", "n", heading])
 
 
 TABLE_CAPTIONS = {
@@ -394,22 +454,26 @@ def claim_blocks(results: pd.DataFrame, targets: pd.DataFrame, build: Mapping[st
     main = SAMPLER_LABELS.get(config.get("purification", {}).get("samplers", ["ddpm"])[0], "DDPM")
     epsilons = config.get("measure", {}).get("uniform_epsilons", [])
     smallest = f"Uniform {min(epsilons):g}" if epsilons else ""
-    all_claims = claims(main, smallest)
-    verdicts = [c.check(results) for c in all_claims]
     attack = config.get("attack", {})
+    dataset = config.get("dataset", run_dataset(results))
+    heading = paper_column(dataset)
+    all_claims = claims(main, smallest, attack.get("main", "pgd"))
+    verdicts = [c.check(results) for c in all_claims]
     purification = config.get("purification", {})
     blocks: list = [
         ("h1", f"diffrob report: {config.get('dataset', '?')}"),
         (
             "p",
             "Every number below is read from paper/results.csv, produced by this run; the paper's values are "
-            "CIFAR-10 (paper_targets.csv). A ✓ says the *direction* of the paper's claim holds in our run, "
+            f"{PAPER_DATASET_NAMES[paper_dataset(dataset)]} (paper_targets.csv), – where the paper gives none for it. "
+            "A ✓ says the *direction* of the paper's claim holds in our run, "
             "a ✗ that it does not, – that the numbers are missing. Magnitudes differ by design: other data, "
             "smaller models, respaced chains.",
         ),
         (
             "p",
-            f"Settings: ε = {attack.get('epsilon')} (ℓ∞, pixels in [0, 1]), PGD-{attack.get('steps')} with "
+            f"Settings: ε = {attack.get('epsilon')} (ℓ∞, pixels in [0, 1]), "
+            f"{ATTACK_TITLES[attack.get('main', 'pgd')]}-{attack.get('steps')} with "
             f"relative step {attack.get('rel_stepsize')}, EOT over {attack.get('eot_samples')} draws; t* = "
             f"{purification.get('t_star')} with {purification.get('reverse_steps')} respaced reverse steps; "
             f"base seeds {purification.get('seeds')}; {config.get('data', {}).get('n_eval')} evaluation images. "
@@ -448,8 +512,8 @@ def claim_blocks(results: pd.DataFrame, targets: pd.DataFrame, build: Mapping[st
                 if not hit.empty
                 else "–"
             )
-            paper = fmt(*_lookup(targets, *theirs), 3) if theirs else "–"
-            evidence.append({"quantity": label, "ours": mine, "paper (CIFAR-10)": paper})
+            paper = fmt(*paper_value(targets, dataset, *theirs), 3) if theirs else "–"
+            evidence.append({"quantity": label, "ours": mine, heading: paper})
         blocks += [
             ("h2", f"{number}. {claim.section}: {_mark(verdict)}"),
             ("p", claim.statement),
@@ -549,8 +613,8 @@ def write_report(
     write_text(blocks_to_html(blocks, "diffrob report"), html_out)
 
 
-def headline_metrics(results_csv: str | Path, sampler: str = "ddpm") -> dict[str, float | None]:
-    """The headline numbers of a run (Table 2 of the main ``sampler``, Table 4, SNR x 1e3, sigmoid R^2).
+def headline_metrics(results_csv: str | Path, sampler: str = "ddpm", attack: str = "pgd") -> dict[str, float | None]:
+    """The headline numbers of a run (Table 2 of the main ``sampler`` and ``attack``, Table 4, SNR x 1e3, R^2).
 
     None where a number is absent.
     """
@@ -558,10 +622,10 @@ def headline_metrics(results_csv: str | Path, sampler: str = "ddpm") -> dict[str
     keys = {
         "classifier_clean_acc": ("setup", "classifier", "clean_acc"),
         "classifier_pgd_acc": ("setup", "classifier", "pgd_undefended"),
-        "table2_pgd_free": ("table2", f"{label} free", "pgd"),
-        "table2_pgd_fixed": ("table2", f"{label} fixed", "pgd"),
-        "table2_pgd_eot_free": ("table2", f"{label} free", "pgd_eot"),
-        "table4_transfer": ("table4", "transfer across seeds", "pgd"),
+        f"table2_{attack}_free": ("table2", f"{label} free", attack),
+        f"table2_{attack}_fixed": ("table2", f"{label} fixed", attack),
+        f"table2_{attack}_eot_free": ("table2", f"{label} free", f"{attack}_eot"),
+        "table4_transfer": ("table4", "transfer across seeds", attack),
         "snr": ("tableS5", "variance", "snr_e-3"),
         "sigmoid_r2": ("fig3b", "sigmoid", "r2"),
     }
