@@ -81,6 +81,8 @@ rule figure:
     output:
         png="paper/figures/{figure}.png",
         pdf="paper/figures/{figure}.pdf",
+    params:
+        attack=MAIN_ATTACK,
     wildcard_constraints:
         figure="|".join(FIGURES),
     log:

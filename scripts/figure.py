@@ -10,8 +10,8 @@ configure(1, snakemake.log[0])
 i, out = snakemake.input, [snakemake.output.png, snakemake.output.pdf]
 main_trajectory = i.trajectories[0]
 makers = {
-    "fig1c_l2": lambda: figures.trajectories(i.trajectories, "l2", out),
-    "figS1_linf": lambda: figures.trajectories(i.trajectories, "linf", out),
+    "fig1c_l2": lambda: figures.trajectories(i.trajectories, "l2", out, snakemake.params.attack),
+    "figS1_linf": lambda: figures.trajectories(i.trajectories, "linf", out, snakemake.params.attack),
     "figS3_uniform": lambda: figures.uniform_noise(main_trajectory, out),
     "fig2_randomness": lambda: figures.randomness(i.randomness, out),
     "fig3a_jacobian": lambda: figures.jacobian(i.jacobian, out),

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from diffrob.io import atomic_path, read_json  # noqa: E402
-from diffrob.report import SAMPLER_LABELS  # noqa: E402
+from diffrob.report import ATTACK_LABELS, SAMPLER_LABELS  # noqa: E402
 
 COLORS = {"DDPM": "tab:blue", "Reverse": "tab:orange", "DDIM": "tab:green"}
 
@@ -27,13 +27,17 @@ def save(fig: plt.Figure, outputs: Sequence[str | Path]) -> None:
     plt.close(fig)
 
 
-def trajectories(files: Sequence[str | Path], norm: str, outputs: Sequence[str | Path]) -> None:
-    """Fig. 1c (l2) / S1 (l_inf): distance to the clean image along purification of PGD inputs, per sampler."""
+def trajectories(files: Sequence[str | Path], norm: str, outputs: Sequence[str | Path], attack: str = "pgd") -> None:
+    """Fig. 1c (l2) / S1 (l_inf): distance to the clean image along purification of ``attack`` inputs, per sampler."""
+    name = ATTACK_LABELS[attack]
+    measured = [read_json(path) for path in files]
+    for path, data in zip(files, measured, strict=True):
+        if name not in data["series"]:
+            raise KeyError(f"{path}: no '{name}' series (has {sorted(data['series'])})")
     fig, ax = plt.subplots(figsize=(6, 4))
-    for path in files:
-        data = read_json(path)
+    for data in measured:
         label = SAMPLER_LABELS[data["sampler"]]
-        s = data["series"]["PGD (Full)"][norm]
+        s = data["series"][name][norm]
         mean, sd = np.array(s["mean"]), np.array(s["sd"])
         ax.plot(data["x"], mean, marker=".", ms=3, color=COLORS.get(label), label=label)
         ax.fill_between(data["x"], mean - sd, mean + sd, alpha=0.15, color=COLORS.get(label))
@@ -42,7 +46,8 @@ def trajectories(files: Sequence[str | Path], norm: str, outputs: Sequence[str |
     ax.axvline(t_star, ls="--", color="k", lw=0.8)
     ax.set_xlabel(f"process step (forward 0 → t* = {t_star}, reverse → {2 * t_star})")
     ax.set_ylabel(f"{'ℓ2' if norm == 'l2' else 'ℓ∞'} distance to the clean image (pixels in [0, 1])")
-    ax.set_title("Fig. 1c: distance to the clean image along purification" if norm == "l2" else "Fig. S1: ℓ∞ distances")
+    title = "Fig. 1c: distance to the clean image along purification" if norm == "l2" else "Fig. S1: ℓ∞ distances"
+    ax.set_title(f"{title} ({name} inputs)")
     ax.legend()
     save(fig, outputs)
 

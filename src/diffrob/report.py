@@ -314,6 +314,8 @@ def write_table2(
     dataset, attack = settings["dataset"], settings.get("attack", "pgd")
     frame = table2(results, targets, sampler, attack, dataset)
     paper_table, paper_settings = PAPER_TABLE2[paper_dataset(dataset)]
+    if dataset == "digits":
+        paper_table += " in miniature"
     caption = (
         f"{paper_table}: accuracy (%) with and without fixed randomness "
         f"({dataset}, l_inf eps = {settings['epsilon']:.3g}, t* = {settings['t_star']} "
@@ -326,7 +328,7 @@ def write_table2(
         fixed_vs_free_verdict(results, sampler, attack),
         "",
         f"Transfer across seeds (Table 4: attack under xi_s, test under xi_s'): {fmt(*transfer)}% "
-        f"({paper_column(dataset)}: {fmt(*paper_transfer)}%).",
+        f"({paper_column(dataset)}: {fmt(*paper_transfer)}{'' if math.isnan(paper_transfer[0]) else '%'}).",
     ]
     with atomic_path(outputs.csv) as tmp:
         frame.to_csv(tmp, index=False)
