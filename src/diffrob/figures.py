@@ -46,8 +46,8 @@ def trajectories(files: Sequence[str | Path], norm: str, outputs: Sequence[str |
     ax.axvline(t_star, ls="--", color="k", lw=0.8)
     ax.set_xlabel(f"process step (forward 0 → t* = {t_star}, reverse → {2 * t_star})")
     ax.set_ylabel(f"{'ℓ2' if norm == 'l2' else 'ℓ∞'} distance to the clean image (pixels in [0, 1])")
-    title = "Fig. 1c: distance to the clean image along purification" if norm == "l2" else "Fig. S1: ℓ∞ distances"
-    ax.set_title(f"{title} ({name} inputs)")
+    figure = "Fig. 1c" if norm == "l2" else "Fig. S1"
+    ax.set_title(f"{figure}: distance to the clean image, {name} inputs")
     ax.legend()
     save(fig, outputs)
 
