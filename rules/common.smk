@@ -12,9 +12,9 @@ except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
 
 DATASET = config["dataset"]
-CLASSIFIER_SOURCE = config["classifier"].get("source", "train")
-DIFFUSION_SOURCE = config["diffusion"].get("source", "train")
-MAIN_ATTACK = config["attack"].get("main", "pgd")
+CLASSIFIER_SOURCE = config["classifier"]["source"]  # defaults filled in by the schema
+DIFFUSION_SOURCE = config["diffusion"]["source"]
+MAIN_ATTACK = config["attack"]["main"]
 if DATASET == "imagenet" and not Path(config["data"]["folder"]).is_dir():
     raise WorkflowError(
         f"data.folder = {config['data']['folder']}: ImageNet validation folder not found; "

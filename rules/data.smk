@@ -26,6 +26,8 @@ elif DATASET == "cifar10":
         localrule: True
         log:
             "logs/download_cifar10.log",
+        benchmark:
+            "benchmarks/download_cifar10.tsv"
         script:
             "../scripts/download_cifar10.py"
 

@@ -29,6 +29,8 @@ else:
         localrule: True
         log:
             "logs/download_classifier.log",
+        benchmark:
+            "benchmarks/download_classifier.tsv"
         script:
             "../scripts/download_classifier.py"
 
@@ -77,6 +79,8 @@ else:
         localrule: True
         log:
             "logs/download_diffusion.log",
+        benchmark:
+            "benchmarks/download_diffusion.tsv"
         script:
             "../scripts/download_diffusion.py"
 

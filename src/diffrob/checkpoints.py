@@ -123,23 +123,20 @@ def gdrive_fetcher(gdrive_id: str) -> Callable[[Path], None]:
 def robustbench_download(name: str, dataset: str, threat_model: str) -> tuple[str, str]:
     """Where RobustBench gets a model's weights: ``("gdrive", id)`` or ``("url", torchvision weights URL)``.
 
-    RobustBench's ImageNet ``Standard_*`` entries are torchvision's pretrained models, downloaded
-    by torchvision from its own URL (whose file name carries a sha256 prefix); every other entry
-    has a Google Drive id.
+    RobustBench's ImageNet ``Standard_R50`` is torchvision's pretrained model, downloaded from
+    torchvision's own URL (whose file name carries a sha256 prefix); every other entry has a Google
+    Drive id.
     """
+    from diffrob.sources import torchvision_weights_url
+
     entry = robustbench_entry(name, dataset, threat_model)
-    if dataset == "imagenet" and name.startswith("Standard"):
-        return "url", TORCHVISION_WEIGHTS[name]
+    url = torchvision_weights_url(name, dataset)
+    if url is not None:
+        return "url", url
     gdrive_id = entry.get("gdrive_id")
     if not gdrive_id or isinstance(gdrive_id, list):
         raise ValueError(f"RobustBench model {name} ({dataset}, {threat_model}): no single Google Drive id")
     return "gdrive", str(gdrive_id)
-
-
-TORCHVISION_WEIGHTS = {
-    # torchvision.models.ResNet50_Weights.IMAGENET1K_V1, the weights of resnet50(pretrained=True)
-    "Standard_R50": "https://download.pytorch.org/models/resnet50-0676ba61.pth",
-}
 
 
 def robustbench_entry(name: str, dataset: str, threat_model: str) -> dict:

@@ -142,6 +142,7 @@ def read_imagenet_folder(folder: str | Path, n: int) -> ImageSet:
     from importlib.resources import files
 
     from PIL import Image
+    from tqdm.auto import tqdm
 
     from diffrob.compat import import_robustbench
 
@@ -154,7 +155,7 @@ def read_imagenet_folder(folder: str | Path, n: int) -> ImageSet:
     class_ids = json.loads((files("robustbench") / "helper_files" / "imagenet_class_to_id_map.json").read_text())
     transform = PREPROCESSINGS["Res256Crop224"]
     images, labels = [], []
-    for entry in imagenet_image_ids(n):
+    for entry in tqdm(imagenet_image_ids(n), desc="ImageNet images"):
         path = root / entry
         if not path.is_file():
             raise FileNotFoundError(f"{path}: missing from the ImageNet folder {root} (image {len(images) + 1} of {n})")

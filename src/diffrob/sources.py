@@ -23,6 +23,18 @@ from diffrob.io import require_file
 
 GUIDED_CONFIG = "guided_diffusion.json"
 GUIDED_WEIGHTS = "guided_diffusion.safetensors"
+# RobustBench entries that are torchvision's pretrained models behind its normaliser:
+# name -> (torchvision architecture, torchvision weights enum). Their weights come from torchvision.
+TORCHVISION_BACKED = {("Standard_R50", "imagenet"): ("resnet50", "ResNet50_Weights.IMAGENET1K_V1")}
+
+
+def torchvision_weights_url(name: str, dataset: str) -> str | None:
+    """torchvision's download URL for a torchvision-backed RobustBench model (None for the others)."""
+    if (name, dataset) not in TORCHVISION_BACKED:
+        return None
+    import torchvision
+
+    return torchvision.models.get_weight(TORCHVISION_BACKED[name, dataset][1]).url
 
 
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
@@ -46,7 +58,7 @@ def robustbench_architecture(name: str, dataset: str, threat_model: str) -> nn.M
     """The untrained architecture of a RobustBench model (ImageNet ``Standard_R50``: normalised ResNet-50)."""
     from diffrob.checkpoints import robustbench_entry
 
-    if dataset == "imagenet" and name == "Standard_R50":
+    if (name, dataset) in TORCHVISION_BACKED:
         import torchvision
 
         from diffrob.compat import import_robustbench
@@ -55,7 +67,8 @@ def robustbench_architecture(name: str, dataset: str, threat_model: str) -> nn.M
         from robustbench.model_zoo.architectures.utils_architectures import normalize_model
         from robustbench.model_zoo.imagenet import mu, sigma
 
-        return normalize_model(torchvision.models.resnet50(weights=None), mu, sigma)
+        network = torchvision.models.get_model(TORCHVISION_BACKED[name, dataset][0], weights=None)
+        return normalize_model(network, mu, sigma)
     return robustbench_entry(name, dataset, threat_model)["model"]()
 
 
@@ -63,7 +76,7 @@ def load_robustbench_weights(path: str | Path, name: str, dataset: str, threat_m
     """A RobustBench classifier with the weights of the file ``path`` in the source's format, in eval mode."""
     model = robustbench_architecture(name, dataset, threat_model)
     state = load_state_dict_file(path)
-    target = model.model if dataset == "imagenet" and name.startswith("Standard") else model
+    target = model.model if (name, dataset) in TORCHVISION_BACKED else model
     if target is model:  # the prefixes RobustBench's load_model removes: module. (DataParallel), model.
         from robustbench.utils import rm_substr_from_state_dict
 
