@@ -3,6 +3,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
+from diffrob.design import SIGMOID_MIN_POINTS, Design, Point, ShardKey
 from diffrob.settings import ConfigError, check_consistency
 
 validate(config, schema="../config/schema.yaml", set_default=True)
@@ -36,12 +37,10 @@ def checkpoint_paths():
 
 
 CLASSIFIER_CHECKPOINT, DIFFUSION_CHECKPOINT = checkpoint_paths()
-SEEDS = config["purification"]["seeds"]
-SAMPLERS = config["purification"]["samplers"]
-MAIN = SAMPLERS[0]
-T_STAR = config["purification"]["t_star"]
-RANDOMNESS = config["attack"]["randomness"]
-SWEEP = config["sweep"]
+# Every shard, point and pairing comes from the design (src/diffrob/design.py); here they only get file names.
+DESIGN = Design.from_config(config)
+MAIN = DESIGN.main.sampler
+T_STAR = DESIGN.t_star
 
 
 wildcard_constraints:
@@ -50,6 +49,11 @@ wildcard_constraints:
     seed=r"\d+",
     attack="pgd|pgd_eot|bpda|bpda_eot",
     randomness="fixed|free",
+
+
+def point_of(wildcards):
+    """The (sampler, t*) point of a job."""
+    return Point(wildcards.sampler, int(wildcards.t))
 
 
 def chain_params(wildcards):
@@ -64,58 +68,54 @@ def chain_params(wildcards):
     }
 
 
-def fixed_seeds(sampler, t):
-    """Base seeds with a fixed-randomness PGD shard at (sampler, t*)."""
-    seeds = set()
-    if "fixed" in RANDOMNESS and sampler in SAMPLERS and int(t) == T_STAR:
-        seeds |= set(SEEDS)
-    if sampler in SWEEP["samplers"] and int(t) in SWEEP["t_star"]:
-        seeds |= set(SWEEP["seeds"])
-    return sorted(seeds)
-
-
-def points():
-    """Every (sampler, t*) with fixed-randomness PGD shards: one point of the sigmoid (Fig. 3b)."""
-    pairs = {(s, T_STAR) for s in SAMPLERS} | {(s, t) for s in SWEEP["samplers"] for t in SWEEP["t_star"]}
-    return sorted(p for p in pairs if fixed_seeds(*p))
-
-
-def shard(kind, sampler, t, attack, randomness, seed):
+def shard_file(kind, key):
     """The file of one shard: kind 'adversarial' (safetensors) or 'metrics' (json)."""
     ext = "safetensors" if kind == "adversarial" else "json"
-    return f"data/{kind}/{sampler}-t{t}/{attack}-{randomness}-seed{seed}.{ext}"
+    p = key.point
+    return f"data/{kind}/{p.sampler}-t{p.t_star}/{key.attack}-{key.randomness}-seed{key.seed}.{ext}"
+
+
+def shard_of(wildcards):
+    """The shard key of a job."""
+    return ShardKey(point_of(wildcards), wildcards.attack, wildcards.randomness, int(wildcards.seed))
 
 
 def all_shards(kind):
     """Every attack shard of the configuration."""
-    paths = [shard(kind, s, t, MAIN_ATTACK, "fixed", seed) for s, t in points() for seed in fixed_seeds(s, t)]
-    if "free" in RANDOMNESS:
-        paths += [shard(kind, MAIN, T_STAR, MAIN_ATTACK, "free", seed) for seed in SEEDS]
-    extra = config["attack"]["extra"]
-    paths += [shard(kind, MAIN, T_STAR, a, "free", seed) for a in extra for seed in config["attack"]["extra_seeds"]]
-    return paths
+    return [shard_file(kind, key) for key in DESIGN.shards()]
 
 
 def fixed_shards(wildcards):
-    """The fixed-randomness PGD shards of a (sampler, t*)."""
-    return [shard("adversarial", wildcards.sampler, wildcards.t, MAIN_ATTACK, "fixed", s) for s in fixed_seeds(wildcards.sampler, wildcards.t)]
+    """The fixed-randomness main-attack shards of a job's (sampler, t*)."""
+    return [shard_file("adversarial", key) for key in DESIGN.fixed_shards(point_of(wildcards))]
+
+
+def purified_file(point, seed):
+    """Clean accuracy after purification at a point under one base seed."""
+    return f"data/purified/{point.sampler}-t{point.t_star}/seed{seed}.json"
 
 
 def purified_files():
-    """Clean accuracy after purification for every point and its seeds."""
-    return [f"data/purified/{s}-t{t}/seed{seed}.json" for s, t in points() for seed in fixed_seeds(s, t)]
+    """Clean accuracy after purification for every point that needs it, under each of its seeds."""
+    return [purified_file(p, seed) for p in DESIGN.clean_points() for seed in DESIGN.seeds_at(p)]
 
 
-def measurement(name, sampler=MAIN, t=T_STAR):
-    """A measurement file of a (sampler, t*)."""
-    return f"data/measurements/{sampler}-t{t}/{name}.json"
+def measurement(name, point=DESIGN.main):
+    """A measurement file of a (sampler, t*) point."""
+    return f"data/measurements/{point.sampler}-t{point.t_star}/{name}.json"
+
+
+def main_depth_measurements(name):
+    """A measurement file for every sampler at the main t*, in the configuration's order."""
+    return [measurement(name, p) for p in DESIGN.main_depth_points()]
 
 
 def all_measurements():
-    """Every measurement file the paper needs."""
-    files = [measurement("trajectories", s) for s in SAMPLERS]
-    files += [measurement("table1", s) for s in SAMPLERS]
-    files += [measurement("jacobian", s) for s in SAMPLERS]
-    files += [measurement("compression", s, t) for s, t in points()]
-    files += [measurement("randomness"), measurement("correlations"), "data/measurements/base_classifier.json"]
+    """Every measurement file this configuration produces."""
+    files = main_depth_measurements("trajectories") + main_depth_measurements("jacobian")
+    files += [measurement("table1", p) for p in DESIGN.main_depth_points() if DESIGN.fixed_seeds(p)]
+    files += [measurement("compression", p) for p in DESIGN.compression_points()]
+    files += [measurement("randomness"), "data/measurements/base_classifier.json"]
+    if DESIGN.correlation_pairs():
+        files.append(measurement("correlations"))
     return files

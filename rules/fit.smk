@@ -3,13 +3,14 @@
 
 rule fit_sigmoid:
     input:
-        compression=[measurement("compression", s, t) for s, t in points()],
-        metrics=[shard("metrics", s, t, MAIN_ATTACK, "fixed", seed) for s, t in points() for seed in fixed_seeds(s, t)],
+        compression=[measurement("compression", p) for p in DESIGN.points()],
+        metrics=[shard_file("metrics", k) for p in DESIGN.points() for k in DESIGN.fixed_shards(p)],
     output:
         fit="data/measurements/sigmoid.json",
         points="data/measurements/sigmoid_points.csv",
     params:
         attack=MAIN_ATTACK,
+        min_points=SIGMOID_MIN_POINTS,
     log:
         "logs/fit_sigmoid.log",
     benchmark:

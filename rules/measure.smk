@@ -10,7 +10,7 @@ rule measure_shard:
         "data/metrics/{sampler}-t{t}/{attack}-{randomness}-seed{seed}.json",
     params:
         chain=chain_params,
-        seeds=SEEDS,
+        partner=lambda w: DESIGN.transfer_partner(shard_of(w)),
     threads: 2
     resources:
         gpu=1,
@@ -23,13 +23,8 @@ rule measure_shard:
 
 
 def trajectory_inputs(wildcards):
-    """Adversarial inputs tracked along the chain: PGD (fixed, first seed), and the main sampler's extras."""
-    seed = fixed_seeds(wildcards.sampler, wildcards.t)[0]
-    named = {MAIN_ATTACK: shard("adversarial", wildcards.sampler, wildcards.t, MAIN_ATTACK, "fixed", seed)}
-    if wildcards.sampler == MAIN and int(wildcards.t) == T_STAR:
-        for attack in config["attack"]["extra"]:
-            named[attack] = shard("adversarial", MAIN, T_STAR, attack, "free", config["attack"]["extra_seeds"][0])
-    return named
+    """Adversarial inputs tracked along the chain at a point, named by attack (the design's choice)."""
+    return {a: shard_file("adversarial", key) for a, key in DESIGN.trajectory_inputs(point_of(wildcards)).items()}
 
 
 rule trajectories:
@@ -43,7 +38,7 @@ rule trajectories:
         chain=chain_params,
         attacks=lambda w: list(trajectory_inputs(w)),
         uniform_epsilons=config["measure"]["uniform_epsilons"],
-        seed=SEEDS[0],
+        seed=lambda w: DESIGN.trajectory_seed(point_of(w)),
     threads: 2
     resources:
         gpu=1,
@@ -106,7 +101,7 @@ rule jacobian:
     params:
         chain=chain_params,
         n_images=config["measure"]["jacobian_images"],
-        seed=SEEDS[0],
+        seed=DESIGN.seeds[0],
     threads: 2
     resources:
         gpu=1,
@@ -127,6 +122,7 @@ rule compression:
         "data/measurements/{sampler}-t{t}/compression.json",
     params:
         chain=chain_params,
+        seeds=lambda w: list(DESIGN.compression_seeds(point_of(w))),
         epsilon=config["attack"]["epsilon"],
     threads: 2
     resources:
@@ -141,15 +137,12 @@ rule compression:
 
 rule correlations:
     input:
-        fixed=fixed_shards,
-        eot=lambda w: (
-            [shard("adversarial", MAIN, T_STAR, "pgd_eot", "free", config["attack"]["extra_seeds"][0])]
-            if "pgd_eot" in config["attack"]["extra"]
-            else []
-        ),
+        pairs=lambda w: [shard_file("adversarial", k) for p in DESIGN.correlation_pairs() for k in (p.first, p.second)],
         eval="data/inputs/eval.safetensors",
     output:
         "data/measurements/{sampler}-t{t}/correlations.json",
+    params:
+        labels=[p.label for p in DESIGN.correlation_pairs()],
     log:
         "logs/correlations/{sampler}-t{t}.log",
     benchmark:
@@ -162,7 +155,7 @@ rule base_classifier:
     input:
         classifier="data/models/classifier.safetensors",
         eval="data/inputs/eval.safetensors",
-        compression=[measurement("compression", s, t) for s, t in points()],
+        compression=[measurement("compression", p) for p in DESIGN.compression_points()],
     output:
         "data/measurements/base_classifier.json",
     params:

@@ -14,8 +14,10 @@ rule results:
         shards=all_shards("metrics"),
         measurements=all_measurements() + ["data/measurements/sigmoid.json"],
     output:
-        "paper/results.csv",
+        results="paper/results.csv",
+        omissions="paper/omissions.csv",
     params:
+        omissions=[o.as_dict() for o in DESIGN.omissions()],
         dataset=config["dataset"],
         main_sampler=MAIN,
         main_t=T_STAR,
@@ -31,6 +33,7 @@ rule results:
 rule table2:
     input:
         results="paper/results.csv",
+        omissions="paper/omissions.csv",
         targets=TARGETS,
     output:
         csv="paper/tables/table2.csv",
@@ -58,6 +61,7 @@ rule table2:
 rule tables:
     input:
         results="paper/results.csv",
+        omissions="paper/omissions.csv",
         targets=TARGETS,
     output:
         expand("paper/tables/{table}.{ext}", table=TABLES, ext=["csv", "md", "tex"]),
@@ -71,13 +75,14 @@ rule tables:
 
 rule figure:
     input:
-        trajectories=[measurement("trajectories", s) for s in SAMPLERS],
+        trajectories=main_depth_measurements("trajectories"),
         randomness=measurement("randomness"),
-        jacobian=[measurement("jacobian", s) for s in SAMPLERS],
+        jacobian=main_depth_measurements("jacobian"),
         sigmoid="data/measurements/sigmoid.json",
         base_classifier="data/measurements/base_classifier.json",
         classifier="data/metrics/classifier.json",
         results="paper/results.csv",
+        omissions="paper/omissions.csv",
     output:
         png="paper/figures/{figure}.png",
         pdf="paper/figures/{figure}.pdf",
@@ -96,6 +101,7 @@ rule figure:
 rule report:
     input:
         results="paper/results.csv",
+        omissions="paper/omissions.csv",
         targets=TARGETS,
         tables=expand("paper/tables/{table}.md", table=TABLES + ["table2"]),
         figures=expand("paper/figures/{figure}.png", figure=FIGURES),

@@ -7,5 +7,5 @@ from diffrob.runtime import configure
 
 configure(snakemake.threads, snakemake.log[0])
 i, p = snakemake.input, snakemake.params
-result = compression(i.ddpm, load_image_set(i.eval), p.chain, i.shards, p.epsilon)
+result = compression(i.ddpm, load_image_set(i.eval), p.chain, p.seeds, i.shards, p.epsilon)
 write_json(result, snakemake.output[0])

@@ -7,5 +7,6 @@ from diffrob.runtime import configure
 
 configure(1, snakemake.log[0])
 i = snakemake.input
-result = correlations(load_image_set(i.eval), i.fixed, i.eot[0] if i.eot else None)
+pairs = [(label, i.pairs[2 * k], i.pairs[2 * k + 1]) for k, label in enumerate(snakemake.params.labels)]
+result = correlations(load_image_set(i.eval), pairs)
 write_json(result, snakemake.output[0])

@@ -10,6 +10,6 @@ metrics = measure_shard(
     snakemake.input.ddpm,
     snakemake.input.classifier,
     snakemake.params.chain,
-    snakemake.params.seeds,
+    snakemake.params.partner,
 )
 write_json(metrics, snakemake.output[0])

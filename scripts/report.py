@@ -7,4 +7,4 @@ from diffrob.runtime import configure
 
 configure(1, snakemake.log[0])
 i, o = snakemake.input, snakemake.output
-write_report(i.results, i.targets, i.build, Path(i.tables[0]).parent, o.md, o.html, i.get("speed"))
+write_report(i.results, i.targets, i.build, Path(i.tables[0]).parent, o.md, o.html, i.get("speed"), i.omissions)

@@ -10,4 +10,5 @@ write_table2(
     snakemake.params.sampler,
     snakemake.params.settings,
     snakemake.output,
+    snakemake.input.omissions,
 )

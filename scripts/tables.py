@@ -6,4 +6,5 @@ from diffrob.report import write_tables
 from diffrob.runtime import configure
 
 configure(1, snakemake.log[0])
-write_tables(snakemake.input.results, snakemake.input.targets, Path(snakemake.output[0]).parent)
+i = snakemake.input
+write_tables(i.results, i.targets, Path(snakemake.output[0]).parent, i.omissions)

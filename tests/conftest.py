@@ -62,3 +62,24 @@ def tiny_run(tmp_path_factory):
     result = run(snakemake(workdir, *FAST.split()), workdir)
     assert result.returncode == 0, result.stderr[-4000:]
     return workdir
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The configuration fuzzer's counts: generated, rejected (by which rule), planned, run end to end."""
+    import sys
+
+    fuzz = sys.modules.get("tests.test_config_fuzz")
+    summary = getattr(fuzz, "SUMMARY", None)
+    if not summary:
+        return
+    terminalreporter.section("configuration fuzzer")
+    for name in ("embedded", "cifar10", "imagenet"):
+        if name in summary:
+            s = summary[name]
+            rejected = ", ".join(f"{rule}: {n}" for rule, n in sorted(s["rejected"].items()))
+            terminalreporter.write_line(
+                f"{name}: {s['generated']} generated, {sum(s['rejected'].values())} rejected ({rejected}), "
+                f"{s['planned']} planned"
+            )
+    for features in summary.get("end_to_end", []):
+        terminalreporter.write_line("ran to the report: " + ", ".join(features))

@@ -36,7 +36,7 @@ def test_shipped_configs_are_valid(name):
         (lambda c: c["attack"].update(epsilon=0.0), "epsilon"),
         (lambda c: c["attack"].update(epsilon=-0.1), "epsilon"),
         (lambda c: c["purification"].update(t_star=0), "t_star"),
-        (lambda c: c["purification"].update(seeds=[0]), "seeds"),
+        (lambda c: c["purification"].update(seeds=[]), "seeds"),
     ],
 )
 def test_schema_rejects_bad_values_naming_the_key(edit, message):
@@ -103,6 +103,46 @@ def test_inconsistent_sources_are_rejected_naming_the_key(edit, message):
 )
 def test_schema_rejects_bad_sources(edit, message):
     config = _profile("cifar10")
+    edit(config)
+    with pytest.raises(WorkflowError, match=message):
+        validate(config, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c["attack"].update(extra_seeds=[]), r"attack\.extra_seeds = \[\]: attack\.extra = .* needs"),
+        (lambda c: c["attack"].update(extra_seeds=[9]), r"attack\.extra_seeds = \[9\]: \[9\] not in purification"),
+        (lambda c: c["measure"].update(jacobian_images=13), r"measure\.jacobian_images = 13: .*data\.n_eval = 12"),
+        (lambda c: c["measure"]["randomness"].update(n_images=20), r"measure\.randomness\.n_images = 20"),
+        (lambda c: c["data"].update(n_eval=541), r"data\.n_eval = 541: the held-out split .* has 540 images"),
+        (lambda c: c["sweep"].update(t_star=[5, 1001]), r"sweep\.t_star = 1001"),
+    ],
+)
+def test_cross_field_rules_reject_naming_the_keys(edit, message):
+    config = copy.deepcopy(_config(".test/config.yaml"))
+    validate(config, SCHEMA, set_default=True)
+    edit(config)
+    with pytest.raises(ConfigError, match=message):
+        check_consistency(config)
+
+
+def test_the_largest_evaluation_set_the_split_offers_is_accepted():
+    config = copy.deepcopy(_config(".test/config.yaml"))
+    config["data"]["n_eval"] = 540  # ceil(0.3 * 1797), as scikit-learn sizes the held-out split
+    check_consistency(config)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c["measure"].update(uniform_epsilons=[0.1, 0.1]), "non-unique"),
+        (lambda c: c["measure"].update(uniform_epsilons=[1.5]), "1.5"),
+        (lambda c: c["measure"].update(base_classifier_scales=[0.5, 0.5]), "non-unique"),
+    ],
+)
+def test_schema_rejects_repeated_or_out_of_range_measurement_settings(edit, message):
+    config = copy.deepcopy(_config(".test/config.yaml"))
     edit(config)
     with pytest.raises(WorkflowError, match=message):
         validate(config, SCHEMA)

@@ -32,3 +32,33 @@ def test_fit_refuses_too_few_points():
 def test_fit_starts_inside_its_bounds_when_accuracy_is_100_percent():
     fit = fit_sigmoid([0.1, 0.2, 0.3, 0.4], [100.0, 100.0, 90.0, 40.0])
     assert 0 <= fit["top"] <= 100
+
+
+def _write_point_files(folder, points):
+    """Compression and shard-metric files of the shape the workflow writes, one pair per (sampler, t*, rate, acc)."""
+    from diffrob.io import write_json
+
+    compression, metrics = [], []
+    for sampler, t, rate, accuracy in points:
+        c, m = folder / f"c-{sampler}-{t}.json", folder / f"m-{sampler}-{t}.json"
+        write_json({"sampler": sampler, "t_star": t, "rows": [{"column": "uniform", "value": rate}]}, c)
+        write_json({"sampler": sampler, "t_star": t, "randomness": "fixed", "attack": "pgd", "acc_own": accuracy}, m)
+        compression.append(str(c))
+        metrics.append(str(m))
+    return compression, metrics
+
+
+def test_sigmoid_from_files_records_why_it_did_not_fit(tmp_path):
+    from diffrob.fit import sigmoid_from_files
+
+    three = _write_point_files(tmp_path, [("ddpm", 5, 0.9, 10.0), ("ddpm", 10, 0.6, 30.0), ("ddpm", 20, 0.3, 60.0)])
+    result = sigmoid_from_files(*three)
+    assert result["fit"] is None and "3 (sampler, t*) point(s)" in result["reason"]
+    assert len(result["points"]) == 3
+    flat = _write_point_files(tmp_path, [("reverse", t, 0.5, 10.0 * k) for k, t in enumerate((5, 10, 20, 40))])
+    assert "same compression rate" in sigmoid_from_files(*flat)["reason"]
+    four = _write_point_files(
+        tmp_path, [("ddim", t, 1.0 - 0.2 * k, 10.0 + 20 * k) for k, t in enumerate((5, 10, 20, 40))]
+    )
+    result = sigmoid_from_files(*four)
+    assert result["fit"] is not None and result["reason"] is None

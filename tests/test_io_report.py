@@ -135,3 +135,42 @@ def test_an_imagenet_run_is_not_compared_with_cifar10_numbers():
     assert math.isnan(paper_value(targets, "imagenet", "table1", "DDPM", "l2_before")[0])
     assert paper_value(targets, "digits", "table2", "DDPM fixed", "pgd") == (23.7, 0.7)
     assert paper_value(targets, "imagenet", "table2", "DDPM fixed", "bpda") == (29.5, 0.4)
+
+
+def test_a_missing_transfer_partner_leaves_table4_out_and_omissions_say_why(tmp_path):
+    from diffrob.io import write_json
+    from diffrob.report import accuracy_rows, collect_omissions, omission_notes
+
+    shard = {"sampler": "ddpm", "t_star": 20, "attack": "pgd", "randomness": "fixed", "acc_own": 10.0}
+    alone = [{**shard, "acc_fresh": 40.0, "acc_transfer": None}]
+    rows = accuracy_rows("digits", "ddpm", 20, [], alone)
+    assert not [r for r in rows if r["artifact"] == "table4"]
+    assert {r["column"] for r in rows if r["artifact"] == "accuracy"} == {"acc_own", "acc_fresh"}
+    paired = accuracy_rows("digits", "ddpm", 20, [], [{**alone[0], "acc_transfer": 35.0}])
+    assert [r["value"] for r in paired if r["artifact"] == "table4"] == [35.0]
+
+    sigmoid = tmp_path / "sigmoid.json"
+    write_json({"points": [], "fit": None, "reason": "0 points"}, sigmoid)
+    planned = [{"artifact": "table4", "item": "transfer", "reason": "one base seed"}]
+    omissions = collect_omissions(planned, [sigmoid])
+    assert list(omissions["artifact"]) == ["table4", "fig3b"]
+    assert omission_notes(omissions, ["table4"]) == ["Not measured: transfer: one base seed."]
+    assert omission_notes(omissions, ["table1"]) == []
+
+
+def test_the_report_says_why_a_claim_has_no_numbers():
+    from diffrob.claims import claims
+    from diffrob.report import claim_blocks
+
+    results = pd.DataFrame(columns=["artifact", "dataset", "row", "column", "value", "sd", "n"])
+    targets = pd.DataFrame(columns=["artifact", "row", "column", "value"])
+    omissions = pd.DataFrame([{"artifact": "table4", "item": "transfer", "reason": "one base seed at DDPM"}])
+    build = {"config": {"dataset": "digits", "purification": {"samplers": ["ddpm"]}}}
+    blocks = claim_blocks(results, targets, build, Path("/nonexistent"), omissions)
+    texts = [content for kind, content in blocks if kind in ("h2", "p")]
+    table4 = next(k for k, c in enumerate(claims()) if c.section == "Sec. 4, Table 4")
+    heading = texts.index(f"{table4 + 1}. Sec. 4, Table 4: –")
+    assert texts[heading + 2] == "Not measured: transfer: one base seed at DDPM."
+    assert "Not measured in this configuration" in texts
+    unexplained = texts.index("1. Sec. 3.1: –")
+    assert texts[unexplained + 2].startswith("Not measured: the numbers this check reads are absent")

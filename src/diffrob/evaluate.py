@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,24 +103,20 @@ def load_shard(path: str | Path) -> AttackShard:
 
 
 def shard_accuracies(
-    shard: AttackShard, fixed_other: PurifiedClassifier, free: PurifiedClassifier, batch_size: int
-) -> dict[str, float]:
-    """Accuracy of a shard's adversarial set: own test xi; a fresh xi; xi of another seed (transfer, Table 4)."""
+    shard: AttackShard, fixed_other: PurifiedClassifier | None, free: PurifiedClassifier, batch_size: int
+) -> dict[str, float | int | None]:
+    """Accuracy of a shard's adversarial set: own test xi; a fresh xi; xi of another seed (transfer, Table 4).
+
+    ``acc_transfer`` is None when there is no other seed to transfer to (``fixed_other`` None).
+    """
     args = (shard.adversarial, shard.labels, shard.indices, batch_size)
+    transfer = None if fixed_other is None else accuracy_percent(correct_under(fixed_other, *args))
     return {
         "acc_own": accuracy_percent(shard.correct),
         "acc_fresh": accuracy_percent(correct_under(free, *args)),
-        "acc_transfer": accuracy_percent(correct_under(fixed_other, *args)),
+        "acc_transfer": transfer,
         "n": int(shard.labels.numel()),
     }
-
-
-def other_seed(seed: int, seeds: Sequence[int]) -> int:
-    """The seed s' used to test a shard made under s (the next seed in the list, cyclically)."""
-    seeds = list(seeds)
-    if len(seeds) < 2:
-        raise ValueError("transfer across seeds needs at least two seeds in purification.seeds")
-    return seeds[(seeds.index(seed) + 1) % len(seeds)]
 
 
 def classifier_metrics(classifier: nn.Module, eval_set: ImageSet, attack: Mapping[str, Any]) -> dict[str, float]:
@@ -221,15 +217,22 @@ def measure_shard(
     ddpm_dir: str | Path,
     classifier_path: str | Path,
     chain: Mapping[str, Any],
-    seeds: Sequence[int],
+    partner: int | None,
 ) -> dict[str, Any]:
-    """Accuracy of a shard under its own test xi, a fresh xi, and xi_{s'} of another seed (Tables 2, 4)."""
+    """Accuracy of a shard under its own test xi, a fresh xi, and xi_{s'} of the seed ``partner`` (Tables 2, 4).
+
+    ``partner`` is the transfer seed s' the experiment design pairs the shard with; None skips transfer.
+    """
     shard = load_shard(shard_path)
     spec = PurifierSpec.from_mapping(chain)
     seed = int(shard.info["seed"])
+    if partner is not None and int(partner) == seed:
+        raise ValueError(f"{shard_path}: transfer seed s' = {partner} equals the shard's own seed")
     unet, scheduler, classifier = _load_parts(ddpm_dir, classifier_path)
-    fixed_other = purified_classifier(unet, scheduler, classifier, spec, other_seed(seed, seeds), "fixed")
+    fixed_other = (
+        None if partner is None else purified_classifier(unet, scheduler, classifier, spec, int(partner), "fixed")
+    )
     free = purified_classifier(unet, scheduler, classifier, spec, seed, "free", first_draw=FRESH_TEST_DRAWS)
     dev = device()
     moved = AttackShard(shard.adversarial.to(dev), shard.labels.to(dev), shard.indices, shard.correct, shard.info)
-    return {**shard.info, **shard_accuracies(moved, fixed_other, free, spec.batch_size)}
+    return {**shard.info, "transfer_seed": partner, **shard_accuracies(moved, fixed_other, free, spec.batch_size)}

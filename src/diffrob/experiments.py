@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from diffrob.attack import PurifierSpec, frozen, linf_pgd, predict
 from diffrob.data import ImageSet
 from diffrob.evaluate import accuracy_percent, load_shard
+from diffrob.labels import ATTACK_LABELS, SAMPLER_LABELS
 from diffrob.measure import (
     centroid_distances,
     compression_rate,
@@ -36,7 +37,7 @@ from diffrob.measure import (
 from diffrob.models import classifier_features, load_classifier, load_diffusion
 from diffrob.noise import chain_noise, uniform
 from diffrob.purify import Chain, Schedule, make_chain, purify, purify_trajectory
-from diffrob.report import ATTACK_LABELS, SAMPLER_LABELS, result_row
+from diffrob.report import result_row
 from diffrob.runtime import device
 
 
@@ -228,64 +229,68 @@ def compression(
     ddpm_dir: str | Path,
     eval_set: ImageSet,
     chain: Mapping[str, Any],
+    seeds: Sequence[int],
     shard_paths: Sequence[str | Path],
     epsilon: float,
 ) -> dict[str, Any]:
-    """Compression rates (eq. 10; Tables 6, 7) under each shard's fixed xi_s.
+    """Compression rates (eq. 10; Tables 6, 7) under fixed xi_s.
 
-    * uniform: x = x0 + uniform l_inf noise of radius ``epsilon``;
-    * PGD robust / non-robust: x = the shard's adversarial image, split by whether the attack failed.
-    Uniform rates are averaged per image over seeds, then reported as mean +- sd over images.
+    * uniform: x = x0 + uniform l_inf noise of radius ``epsilon``, under each base seed of ``seeds``;
+      rates are averaged per image over seeds, then reported as mean +- sd over images;
+    * PGD robust / non-robust: x = each shard's adversarial image under the shard's own xi_s, split by
+      whether the attack failed (rows absent without shards, or where no image falls in a group).
     """
+    if not seeds:
+        raise ValueError("compression needs at least one base seed")
     purifier = Purifier(ddpm_dir, chain)
-    uniform_rates, robust, nonrobust = [], [], []
-    for k, path in enumerate(tqdm(shard_paths, desc="compression")):
-        shard = load_shard(path)
-        seed, keys = int(shard.info["seed"]), shard.indices.tolist()
-        x0 = eval_set.images
-        f_x0 = purifier(x0, keys, seed)
+    x0, keys = eval_set.images, eval_set.indices.tolist()
+    clean_outputs: dict[int, torch.Tensor] = {}
+
+    def f_x0(seed: int) -> torch.Tensor:
+        if seed not in clean_outputs:
+            clean_outputs[seed] = purifier(x0, keys, seed)
+        return clean_outputs[seed]
+
+    uniform_rates = []
+    for k, seed in enumerate(tqdm(seeds, desc="compression (uniform)")):
         noisy = uniform_perturbation(x0, epsilon, seed=15485863 + k)
-        uniform_rates.append(compression_rate(purifier(noisy, keys, seed), f_x0, noisy, x0))
-        rates = compression_rate(purifier(shard.adversarial, keys, seed), f_x0, shard.adversarial, x0)
+        uniform_rates.append(compression_rate(purifier(noisy, keys, seed), f_x0(seed), noisy, x0))
+    robust, nonrobust = [], []
+    for path in tqdm(shard_paths, desc="compression (shards)"):
+        shard = load_shard(path)
+        seed = int(shard.info["seed"])
+        if shard.indices.tolist() != keys:
+            raise ValueError(f"{path}: its images are not the evaluation set's (indices differ)")
+        rates = compression_rate(purifier(shard.adversarial, keys, seed), f_x0(seed), shard.adversarial, x0)
         robust.append(rates[shard.correct])
         nonrobust.append(rates[~shard.correct])
     spec = purifier.spec
-    label = SAMPLER_LABELS[spec.sampler]
-    per_image_uniform = torch.stack(uniform_rates).mean(0)
-    rows = [
-        row("compression", f"{label} t={spec.t_star}", "uniform", per_image_uniform),
-        row("compression", f"{label} t={spec.t_star}", "pgd_robust", torch.cat(robust)),
-        row("compression", f"{label} t={spec.t_star}", "pgd_nonrobust", torch.cat(nonrobust)),
-    ]
+    name = f"{SAMPLER_LABELS[spec.sampler]} t={spec.t_star}"
+    rows = [row("compression", name, "uniform", torch.stack(uniform_rates).mean(0))]
+    for column, parts in (("pgd_robust", robust), ("pgd_nonrobust", nonrobust)):
+        values = torch.cat(parts) if parts else torch.empty(0)
+        if values.numel():
+            rows.append(row("compression", name, column, values))
     return {"sampler": spec.sampler, "t_star": spec.t_star, "rows": rows}
 
 
-def correlations(
-    eval_set: ImageSet, fixed_shards: Sequence[str | Path], eot_shard: str | Path | None
-) -> dict[str, Any]:
-    """Table 5: per-image correlation of adversarial perturbations x_adv - x0.
+def correlations(eval_set: ImageSet, pairs: Sequence[tuple[str, str | Path, str | Path]]) -> dict[str, Any]:
+    """Table 5: per-image Pearson correlation of adversarial perturbations x_adv - x0 of shard pairs.
 
-    PGD(fix) vs PGD(fix): shards of different base seeds, every pair; PGD-EOT vs PGD(fix): the
-    EOT shard against the fixed shard of its own base seed.
+    ``pairs`` holds (row label, first shard, second shard), as the experiment design pairs them
+    (:meth:`diffrob.design.Design.correlation_pairs`); pairs with one label are pooled into one row.
     """
-    from itertools import combinations
-
     position = {int(k): p for p, k in enumerate(eval_set.indices.tolist())}
 
-    def delta(shard: Any) -> torch.Tensor:
+    def delta(path: str | Path) -> torch.Tensor:
+        shard = load_shard(path)
         rows = torch.tensor([position[int(k)] for k in shard.indices.tolist()])
         return shard.adversarial - eval_set.images[rows]
 
-    fixed = {int(s.info["seed"]): s for s in (load_shard(p) for p in fixed_shards)}
-    pairs = [perturbation_correlation(delta(fixed[a]), delta(fixed[b])) for a, b in combinations(sorted(fixed), 2)]
-    rows = [row("table5", "PGD(fix) vs PGD(fix)", "correlation", torch.cat(pairs))] if pairs else []
-    if eot_shard is not None:
-        eot = load_shard(eot_shard)
-        partner = fixed[int(eot.info["seed"])]
-        rows.append(
-            row("table5", "PGD-EOT vs PGD(fix)", "correlation", perturbation_correlation(delta(eot), delta(partner)))
-        )
-    return {"rows": rows}
+    pooled: dict[str, list[torch.Tensor]] = {}
+    for label, first, second in pairs:
+        pooled.setdefault(label, []).append(perturbation_correlation(delta(first), delta(second)))
+    return {"rows": [row("table5", label, "correlation", torch.cat(parts)) for label, parts in pooled.items()]}
 
 
 def base_classifier_curve(

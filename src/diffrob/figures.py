@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from textwrap import fill
 
 import matplotlib
 
@@ -13,7 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from diffrob.io import atomic_path, read_json  # noqa: E402
-from diffrob.report import ATTACK_LABELS, SAMPLER_LABELS  # noqa: E402
+from diffrob.labels import ATTACK_LABELS, SAMPLER_LABELS  # noqa: E402
 
 COLORS = {"DDPM": "tab:blue", "Reverse": "tab:orange", "DDIM": "tab:green"}
 
@@ -27,13 +28,29 @@ def save(fig: plt.Figure, outputs: Sequence[str | Path]) -> None:
     plt.close(fig)
 
 
-def trajectories(files: Sequence[str | Path], norm: str, outputs: Sequence[str | Path], attack: str = "pgd") -> None:
-    """Fig. 1c (l2) / S1 (l_inf): distance to the clean image along purification of ``attack`` inputs, per sampler."""
+def placeholder(title: str, reason: str, outputs: Sequence[str | Path]) -> None:
+    """A figure that says it was not measured, and why (the configuration lacks its inputs)."""
+    fig, ax = plt.subplots(figsize=(6, 2.5))
+    ax.axis("off")
+    ax.set_title(title)
+    ax.text(0.5, 0.5, "Not measured in this configuration:\n" + fill(reason, 80), ha="center", va="center", wrap=True)
+    save(fig, outputs)
+
+
+def trajectories(
+    files: Sequence[str | Path], norm: str, outputs: Sequence[str | Path], attack: str = "pgd", why_missing: str = ""
+) -> None:
+    """Fig. 1c (l2) / S1 (l_inf): distance to the clean image along purification of ``attack`` inputs, per sampler.
+
+    Samplers without an ``attack`` series are left out; with none at all the figure says ``why_missing``.
+    """
     name = ATTACK_LABELS[attack]
-    measured = [read_json(path) for path in files]
-    for path, data in zip(files, measured, strict=True):
-        if name not in data["series"]:
-            raise KeyError(f"{path}: no '{name}' series (has {sorted(data['series'])})")
+    figure = "Fig. 1c" if norm == "l2" else "Fig. S1"
+    measured = [data for data in (read_json(path) for path in files) if name in data["series"]]
+    if not measured:
+        title = f"{figure}: distance to the clean image, {name} inputs"
+        placeholder(title, why_missing or f"no {name} series", outputs)
+        return
     fig, ax = plt.subplots(figsize=(6, 4))
     for data in measured:
         label = SAMPLER_LABELS[data["sampler"]]
@@ -46,7 +63,6 @@ def trajectories(files: Sequence[str | Path], norm: str, outputs: Sequence[str |
     ax.axvline(t_star, ls="--", color="k", lw=0.8)
     ax.set_xlabel(f"process step (forward 0 → t* = {t_star}, reverse → {2 * t_star})")
     ax.set_ylabel(f"{'ℓ2' if norm == 'l2' else 'ℓ∞'} distance to the clean image (pixels in [0, 1])")
-    figure = "Fig. 1c" if norm == "l2" else "Fig. S1"
     ax.set_title(f"{figure}: distance to the clean image, {name} inputs")
     ax.legend()
     save(fig, outputs)
@@ -111,11 +127,17 @@ def jacobian(files: Sequence[str | Path], outputs: Sequence[str | Path]) -> None
 
 
 def sigmoid(path: str | Path, clean_accuracy: float, outputs: Sequence[str | Path]) -> None:
-    """Fig. 3b: fixed-randomness PGD accuracy against compression rate, every (sampler, t*), and the fit."""
+    """Fig. 3b: fixed-randomness PGD accuracy against compression rate, every (sampler, t*), and the fit.
+
+    Without a fit (too few points, see the file's ``reason``) the points are drawn and the reason is the title.
+    """
     from diffrob.fit import logistic
 
     data = read_json(path)
     fit = data["fit"]
+    if not data["points"]:
+        placeholder("Fig. 3b: robustness against compression", data.get("reason") or "no points", outputs)
+        return
     fig, ax = plt.subplots(figsize=(6, 4))
     for p in data["points"]:
         label = SAMPLER_LABELS[p["sampler"]]
@@ -125,13 +147,16 @@ def sigmoid(path: str | Path, clean_accuracy: float, outputs: Sequence[str | Pat
         )
     for label, color in COLORS.items():
         ax.scatter([], [], color=color, label=label)
-    grid = np.linspace(0, max(p["compression"] for p in data["points"]) * 1.1, 200)
-    ax.plot(
-        grid,
-        logistic(grid, fit["top"], fit["midpoint"], fit["width"]),
-        "k-",
-        label=f"sigmoid fit, R² = {fit['r2']:.2f}",
-    )
+    if fit is not None:
+        grid = np.linspace(0, max(p["compression"] for p in data["points"]) * 1.1, 200)
+        ax.plot(
+            grid,
+            logistic(grid, fit["top"], fit["midpoint"], fit["width"]),
+            "k-",
+            label=f"sigmoid fit, R² = {fit['r2']:.2f}",
+        )
+    else:
+        ax.set_title(fill(f"No sigmoid fit: {data.get('reason')}", 70), fontsize=8)
     ax.scatter([0], [clean_accuracy], marker="*", s=120, color="red", label="clean accuracy (classifier)")
     ax.set_xlabel("compression rate (eq. 10, uniform perturbations)")
     ax.set_ylabel("PGD accuracy, fixed randomness (%)")
@@ -156,10 +181,13 @@ def base_classifier(base_path: str | Path, sigmoid_path: str | Path, outputs: Se
     save(fig, outputs)
 
 
-def timesteps(results_csv: str | Path, outputs: Sequence[str | Path]) -> None:
+def timesteps(results_csv: str | Path, outputs: Sequence[str | Path], why_missing: str = "") -> None:
     """Fig. S4: clean accuracy, compression rate and fixed-randomness PGD accuracy over t*."""
     results = pd.read_csv(results_csv)
     table7 = results[results["artifact"] == "table7"]
+    if table7.empty:
+        placeholder("Fig. S4: the effect of t*", why_missing or "no timestep sweep rows", outputs)
+        return
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     panels = [
         ("clean_fix_t", "clean accuracy, fixed ξ (%)"),

@@ -77,14 +77,30 @@ def sigmoid_points(
     return points
 
 
-def sigmoid_from_files(compression_jsons: Sequence[str], metric_jsons: Sequence[str], attack: str = "pgd") -> dict:
-    """Read compression and shard-metric files, fit the sigmoid; the points and the fit."""
+def sigmoid_from_files(
+    compression_jsons: Sequence[str], metric_jsons: Sequence[str], attack: str = "pgd", min_points: int = 4
+) -> dict:
+    """Read compression and shard-metric files and fit the sigmoid: the points, the fit, and why not if not.
+
+    ``fit`` is None, with ``reason`` saying why, when there are fewer than ``min_points`` points, when
+    the compression rates do not vary, or when the least-squares fit does not converge.
+    """
     from diffrob.io import read_json
 
     compression = [read_json(p) for p in compression_jsons]
     points = sigmoid_points(compression, [read_json(p) for p in metric_jsons], attack)
-    fit = fit_sigmoid([p["compression"] for p in points], [p["robustness"] for p in points])
-    return {"points": points, "fit": fit}
+    x, y = [p["compression"] for p in points], [p["robustness"] for p in points]
+    reason = None
+    if len(points) < max(min_points, 4):
+        reason = f"{len(points)} (sampler, t*) point(s); the 3-parameter sigmoid needs at least {max(min_points, 4)}"
+    elif float(np.ptp(x)) == 0.0:
+        reason = f"every point has the same compression rate ({x[0]:.4g}): nothing to fit"
+    else:
+        try:
+            return {"points": points, "fit": fit_sigmoid(x, y), "reason": None}
+        except RuntimeError as err:  # scipy: the least-squares fit did not converge
+            reason = f"the least-squares fit did not converge: {err}"
+    return {"points": points, "fit": None, "reason": reason}
 
 
 def budget_scales(compression_jsons: Sequence[str], extra: Sequence[float] = ()) -> list[float]:

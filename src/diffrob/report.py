@@ -10,12 +10,9 @@ from typing import Any
 import pandas as pd
 
 from diffrob.io import read_json
+from diffrob.labels import ATTACK_LABELS, ATTACK_TITLES, PAPER_DATASET_NAMES, SAMPLER_LABELS
 
 RESULT_COLUMNS = ["artifact", "dataset", "row", "column", "value", "sd", "n"]
-SAMPLER_LABELS = {"ddpm": "DDPM", "reverse": "Reverse", "ddim": "DDIM"}
-ATTACK_LABELS = {"pgd": "PGD (Full)", "pgd_eot": "PGD-EOT", "bpda": "BPDA", "bpda_eot": "BPDA-EOT"}
-ATTACK_TITLES = {"pgd": "PGD", "pgd_eot": "PGD-EOT", "bpda": "BPDA", "bpda_eot": "BPDA-EOT"}
-PAPER_DATASET_NAMES = {"cifar10": "CIFAR-10", "imagenet": "ImageNet"}
 
 
 def paper_dataset(dataset: str) -> str:
@@ -39,6 +36,11 @@ def result_row(artifact: str, dataset: str, row: str, column: str, values: Seque
     """One row of ``paper/results.csv``: the mean, sd and n of ``values``."""
     mean, sd, n = mean_sd(values)
     return {"artifact": artifact, "dataset": dataset, "row": row, "column": column, "value": mean, "sd": sd, "n": n}
+
+
+def present(records: Sequence[Mapping[str, Any]], key: str) -> list[float]:
+    """The values of ``key`` in ``records`` that were measured (None marks a value not measured)."""
+    return [r[key] for r in records if r.get(key) is not None]
 
 
 def accuracy_rows(
@@ -91,14 +93,17 @@ def accuracy_rows(
             result_row(
                 "table2", dataset, f"{label} fixed", f"{main_attack}_fresh_test", [s["acc_fresh"] for s in fixed]
             ),
-            result_row("table4", dataset, "transfer across seeds", main_attack, [s["acc_transfer"] for s in fixed]),
         ]
+        transfer = present(fixed, "acc_transfer")
+        if transfer:
+            rows.append(result_row("table4", dataset, "transfer across seeds", main_attack, transfer))
     groups = sorted({(s["sampler"], int(s["t_star"]), s["attack"], s["randomness"]) for s in shards})
     for sampler, t, attack, randomness in groups:
         group = pick(sampler, t, attack, randomness)
         name = f"{SAMPLER_LABELS[sampler]} t={t} {ATTACK_LABELS[attack]} {randomness}"
         for column in ("acc_own", "acc_fresh", "acc_transfer"):
-            rows.append(result_row("accuracy", dataset, name, column, [s[column] for s in group]))
+            if present(group, column):
+                rows.append(result_row("accuracy", dataset, name, column, present(group, column)))
         if attack == "pgd" and randomness == "fixed":
             if t == main_t:
                 rows.append(
@@ -127,6 +132,8 @@ def compression_rows(dataset: str, main_t: int, results: Sequence[Mapping[str, A
         by_column = {r["column"]: r for r in result["rows"]}
         if t == main_t:
             for column in ("pgd_robust", "pgd_nonrobust", "uniform"):
+                if column not in by_column:
+                    continue
                 r = by_column[column]
                 rows.append(
                     {
@@ -288,13 +295,47 @@ def collect_results(
     )
     for m in measurements:
         rows += [{**r, "dataset": dataset} for r in m.get("rows", [])]
-        if "fit" in m:
+        if m.get("fit"):
             rows += [
                 result_row("fig3b", dataset, "sigmoid", key, [m["fit"][key]])
                 for key in ("top", "midpoint", "width", "r2", "at_zero", "n_points")
             ]
     frame = results_frame(rows)
     return frame.drop_duplicates(subset=["artifact", "dataset", "row", "column"], keep="first")
+
+
+OMISSION_COLUMNS = ["artifact", "item", "reason"]
+
+
+def collect_omissions(
+    planned: Sequence[Mapping[str, str]], measurement_jsons: Sequence[str | Path] = ()
+) -> pd.DataFrame:
+    """``paper/omissions.csv``: what this run does not produce and why.
+
+    ``planned``: the experiment design's omissions (:meth:`diffrob.design.Design.omissions`); to them
+    are added what a measurement could not compute (a file with ``fit: null`` and a ``reason``).
+    """
+    rows = [dict(o) for o in planned]
+    for path in measurement_jsons:
+        m = read_json(path)
+        if "fit" in m and m["fit"] is None:
+            rows.append({"artifact": "fig3b", "item": "sigmoid fit", "reason": m.get("reason") or "not fitted"})
+    frame = pd.DataFrame(rows, columns=OMISSION_COLUMNS)
+    return frame.drop_duplicates(subset=["artifact", "item"], keep="first")
+
+
+def read_omissions(path: str | Path | None) -> pd.DataFrame:
+    """``omissions.csv`` as a frame (empty without a file)."""
+    if path is None or not Path(path).exists():
+        return pd.DataFrame(columns=OMISSION_COLUMNS)
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def omission_notes(omissions: pd.DataFrame, artifacts: Iterable[str]) -> list[str]:
+    """One line per omission of ``artifacts``: ``Not measured: <item>: <reason>.``"""
+    wanted = set(artifacts)
+    hit = omissions[omissions["artifact"].isin(wanted)]
+    return [f"Not measured: {r.item}: {r.reason}." for r in hit.itertuples()]
 
 
 # The paper's table of fixed vs free randomness, and its settings, for each of its datasets.
@@ -305,9 +346,14 @@ PAPER_TABLE2 = {
 
 
 def write_table2(
-    results_csv: str | Path, targets_csv: str | Path, sampler: str, settings: Mapping[str, Any], outputs: Any
+    results_csv: str | Path,
+    targets_csv: str | Path,
+    sampler: str,
+    settings: Mapping[str, Any],
+    outputs: Any,
+    omissions_csv: str | Path | None = None,
 ) -> None:
-    """Write Table 2 as csv, Markdown (with the verdict on fixed vs free) and LaTeX, atomically."""
+    """Write Table 2 as csv, Markdown (with the verdict on fixed vs free, and what was not measured) and LaTeX."""
     from diffrob.io import atomic_path, write_text
 
     results, targets = pd.read_csv(results_csv), read_targets(targets_csv)
@@ -330,6 +376,8 @@ def write_table2(
         f"Transfer across seeds (Table 4: attack under xi_s, test under xi_s'): {fmt(*transfer)}% "
         f"({paper_column(dataset)}: {fmt(*paper_transfer)}{'' if math.isnan(paper_transfer[0]) else '%'}).",
     ]
+    missing = omission_notes(read_omissions(omissions_csv), ["table2", "table4"])
+    notes += [""] + missing if missing else []
     with atomic_path(outputs.csv) as tmp:
         frame.to_csv(tmp, index=False)
     write_text(render_markdown(frame, caption, notes), outputs.md)
@@ -427,18 +475,24 @@ TABLE_CAPTIONS = {
 }
 
 
-def write_tables(results_csv: str | Path, targets_csv: str | Path, folder: str | Path) -> list[Path]:
-    """Write every comparison table of :data:`TABLE_CAPTIONS` as csv, Markdown and LaTeX into ``folder``."""
+def write_tables(
+    results_csv: str | Path, targets_csv: str | Path, folder: str | Path, omissions_csv: str | Path | None = None
+) -> list[Path]:
+    """Write every comparison table of :data:`TABLE_CAPTIONS` as csv, Markdown and LaTeX into ``folder``.
+
+    The Markdown notes what of each table this configuration does not measure, and why.
+    """
     from diffrob.io import atomic_path, write_text
 
     results, targets = pd.read_csv(results_csv), read_targets(targets_csv)
+    omissions = read_omissions(omissions_csv)
     written = []
     for artifact, caption in TABLE_CAPTIONS.items():
         frame = comparison_table(results, targets, artifact)
         base = Path(folder) / artifact
         with atomic_path(base.with_suffix(".csv")) as tmp:
             frame.to_csv(tmp, index=False)
-        write_text(render_markdown(frame, caption), base.with_suffix(".md"))
+        write_text(render_markdown(frame, caption, omission_notes(omissions, [artifact])), base.with_suffix(".md"))
         write_text(render_latex(frame, caption, f"tab:{artifact}"), base.with_suffix(".tex"))
         written += [base.with_suffix(ext) for ext in (".csv", ".md", ".tex")]
     return written
@@ -448,8 +502,23 @@ def _mark(flag: bool | None) -> str:
     return {True: "✓", False: "✗", None: "–"}[flag]
 
 
-def claim_blocks(results: pd.DataFrame, targets: pd.DataFrame, build: Mapping[str, Any], tables_dir: Path) -> list:
-    """The report as blocks: ("h1"|"h2"|"p", text), ("table", DataFrame), ("img", path), ("md", text)."""
+def claim_artifacts(claim: Any) -> set[str]:
+    """The artifacts a claim reads or shows: its evidence keys, tables and figures (``fig1c_l2`` -> ``fig1c``)."""
+    return {ours[0] for _, ours, _ in claim.evidence} | set(claim.tables) | {f.split("_")[0] for f in claim.figures}
+
+
+def claim_blocks(
+    results: pd.DataFrame,
+    targets: pd.DataFrame,
+    build: Mapping[str, Any],
+    tables_dir: Path,
+    omissions: pd.DataFrame | None = None,
+) -> list:
+    """The report as blocks: ("h1"|"h2"|"p", text), ("table", DataFrame), ("img", path), ("md", text).
+
+    ``omissions`` (``omissions.csv``) says, under each claim, what of its evidence was not measured and why.
+    """
+    omissions = omissions if omissions is not None else pd.DataFrame(columns=OMISSION_COLUMNS)
     from diffrob.claims import claims
 
     config = build.get("config", {})
@@ -499,6 +568,12 @@ def claim_blocks(results: pd.DataFrame, targets: pd.DataFrame, build: Mapping[st
             f"{sum(v is False for v in verdicts)} not, {sum(v is None for v in verdicts)} without numbers.",
         ),
     ]
+    if not omissions.empty:
+        blocks += [
+            ("h2", "Not measured in this configuration"),
+            ("p", "What the configuration does not produce, and why (paper/omissions.csv)."),
+            ("table", omissions.reset_index(drop=True)),
+        ]
     for number, (claim, verdict) in enumerate(zip(all_claims, verdicts, strict=True), start=1):
         evidence = []
         for label, ours, theirs in claim.evidence:
@@ -521,6 +596,11 @@ def claim_blocks(results: pd.DataFrame, targets: pd.DataFrame, build: Mapping[st
             ("p", claim.statement),
             ("table", pd.DataFrame(evidence)),
         ]
+        missing = omission_notes(omissions, claim_artifacts(claim))
+        if missing:
+            blocks.append(("p", " ".join(missing)))
+        elif verdict is None:
+            blocks.append(("p", "Not measured: the numbers this check reads are absent from results.csv."))
         if "table2" in claim.tables and (tables_dir / "table2.md").exists():
             blocks.append(("md", (tables_dir / "table2.md").read_text()))
         blocks += [("img", f"figures/{name}.png") for name in claim.figures]
@@ -604,11 +684,18 @@ def write_report(
     markdown_out: str | Path,
     html_out: str | Path,
     speed_json: str | Path | None = None,
+    omissions_csv: str | Path | None = None,
 ) -> None:
     """Write ``paper/report.md`` and ``paper/report.html`` from results.csv (and ``make bench``'s summary)."""
     from diffrob.io import write_text
 
-    blocks = claim_blocks(pd.read_csv(results_csv), read_targets(targets_csv), read_json(build_json), Path(tables_dir))
+    blocks = claim_blocks(
+        pd.read_csv(results_csv),
+        read_targets(targets_csv),
+        read_json(build_json),
+        Path(tables_dir),
+        read_omissions(omissions_csv),
+    )
     if speed_json is not None:
         blocks += speed_blocks(read_json(speed_json))
     write_text(blocks_to_markdown(blocks), markdown_out)

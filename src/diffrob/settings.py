@@ -1,64 +1,35 @@
-"""Consistency checks on a configuration that a JSON schema cannot express."""
+"""Consistency checks on a configuration that a JSON schema cannot express.
+
+Every cross-field rule the code relies on is stated here, once, as a function that raises
+:class:`ConfigError` naming the keys and why; :data:`RULES` lists them in the order they run.
+What a valid configuration cannot *measure* (a transfer partner with one seed, a sigmoid with three
+points) is not an error: :meth:`diffrob.design.Design.omissions` says what is left out and why.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from typing import Any
+
+DIGITS_IMAGES = 1797  # scikit-learn's UCI digits
+CIFAR10_TEST_IMAGES = 10000
+IMAGENET_LIST_IMAGES = 5000  # RobustBench's ImageNet evaluation list
 
 
 class ConfigError(ValueError):
     """A configuration value is out of range or inconsistent; the message names the key."""
 
 
-def check_consistency(config: Mapping[str, Any]) -> None:
-    """Raise :class:`ConfigError` naming the key if cross-field constraints fail.
-
-    Checks: the keys each model source needs; the data set's own keys; every t* (main and sweep)
-    in [1, T]; at least two distinct seeds (transfer across seeds, Table 4); the seeds of the extra
-    attacks are purification seeds.
-    """
-    _check_sources(config)
-    schedule = config["diffusion"]["schedule"]
-    total = int(schedule["num_train_timesteps"])
-    purification = config["purification"]
-    t_stars = {"purification.t_star": [int(purification["t_star"])]}
-    if "sweep" in config:
-        t_stars["sweep.t_star"] = [int(t) for t in config["sweep"]["t_star"]]
-    for key, values in t_stars.items():
-        for t_star in values:
-            if not 1 <= t_star <= total:
-                raise ConfigError(
-                    f"{key} = {t_star}: must be in [1, T] with T = diffusion.schedule.num_train_timesteps = {total}"
-                )
-    seeds = list(purification["seeds"])
-    if len(seeds) < 2:
-        raise ConfigError(f"purification.seeds = {seeds}: need at least two seeds (transfer across seeds)")
-    if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"purification.seeds = {seeds}: seeds must be distinct")
-    attack = config.get("attack", {})
-    if attack.get("main", "pgd") in attack.get("extra", []):
-        raise ConfigError(f"attack.extra = {attack['extra']}: must not repeat attack.main = {attack['main']}")
-    extra_seeds = list(attack.get("extra_seeds", []))
-    unknown = sorted(set(extra_seeds) - set(seeds))
-    if unknown:
-        raise ConfigError(f"attack.extra_seeds = {extra_seeds}: {unknown} not in purification.seeds = {seeds}")
+def held_out_images(config: Mapping[str, Any]) -> int:
+    """How many evaluation images the data set offers (digits: the held-out split, as scikit-learn sizes it)."""
+    dataset = config["dataset"]
+    if dataset == "digits":
+        return math.ceil(float(config["data"]["test_fraction"]) * DIGITS_IMAGES)
+    return CIFAR10_TEST_IMAGES if dataset == "cifar10" else IMAGENET_LIST_IMAGES
 
 
-SOURCE_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
-    "classifier": {
-        "train": ("width", "epochs", "batch_size", "lr", "seed"),
-        "robustbench": ("robustbench",),
-    },
-    "diffusion": {"train": ("unet", "train"), "hub": ("hub",), "guided": ("guided",)},
-}
-DATASET_KEYS: dict[str, tuple[str, ...]] = {
-    "digits": ("test_fraction", "split_seed"),
-    "cifar10": ("folder", "cifar10_url", "cifar10_md5"),
-    "imagenet": ("folder",),
-}
-
-
-def _check_sources(config: Mapping[str, Any]) -> None:
+def check_sources(config: Mapping[str, Any]) -> None:
     """Each model source and data set has the keys it needs; pretrained models match the data set."""
     for section, sources in SOURCE_KEYS.items():
         source = config[section].get("source", "train")
@@ -80,3 +51,92 @@ def _check_sources(config: Mapping[str, Any]) -> None:
                 f"{section}.source = train: models are trained only on the embedded digits; "
                 f"dataset = {dataset} loads pretrained ones"
             )
+
+
+def check_depths(config: Mapping[str, Any]) -> None:
+    """Every t* (main and sweep) lies in [1, T] of the diffusion schedule."""
+    total = int(config["diffusion"]["schedule"]["num_train_timesteps"])
+    t_stars = {"purification.t_star": [int(config["purification"]["t_star"])]}
+    if "sweep" in config:
+        t_stars["sweep.t_star"] = [int(t) for t in config["sweep"]["t_star"]]
+    for key, values in t_stars.items():
+        for t_star in values:
+            if not 1 <= t_star <= total:
+                raise ConfigError(
+                    f"{key} = {t_star}: must be in [1, T] with T = diffusion.schedule.num_train_timesteps = {total}"
+                )
+
+
+def check_seeds(config: Mapping[str, Any]) -> None:
+    """Seeds are distinct; the extra attacks have seeds, and those are purification seeds."""
+    seeds = list(config["purification"]["seeds"])
+    if not seeds:
+        raise ConfigError("purification.seeds = []: need at least one base seed")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"purification.seeds = {seeds}: seeds must be distinct")
+    attack = config.get("attack", {})
+    extra, extra_seeds = list(attack.get("extra", [])), list(attack.get("extra_seeds", []))
+    if extra and not extra_seeds:
+        raise ConfigError(f"attack.extra_seeds = []: attack.extra = {extra} needs at least one seed to run under")
+    unknown = sorted(set(extra_seeds) - set(seeds))
+    if unknown:
+        raise ConfigError(
+            f"attack.extra_seeds = {extra_seeds}: {unknown} not in purification.seeds = {seeds} "
+            "(extra attacks run on the main purifier under its base seeds)"
+        )
+
+
+def check_attacks(config: Mapping[str, Any]) -> None:
+    """The extra attacks do not repeat the main attack."""
+    attack = config.get("attack", {})
+    if attack.get("main", "pgd") in attack.get("extra", []):
+        raise ConfigError(f"attack.extra = {attack['extra']}: must not repeat attack.main = {attack['main']}")
+
+
+def check_image_counts(config: Mapping[str, Any]) -> None:
+    """The evaluation set fits the data set, and every measurement's image count fits the evaluation set."""
+    n_eval, available = int(config["data"]["n_eval"]), held_out_images(config)
+    if n_eval > available:
+        where = (
+            f"the held-out split of data.test_fraction = {config['data']['test_fraction']} has {available} images"
+            if config["dataset"] == "digits"
+            else f"dataset = {config['dataset']} offers {available} evaluation images"
+        )
+        raise ConfigError(f"data.n_eval = {n_eval}: {where}")
+    measure = config.get("measure", {})
+    counts = {
+        "measure.jacobian_images": measure.get("jacobian_images"),
+        "measure.randomness.n_images": measure.get("randomness", {}).get("n_images"),
+    }
+    for key, count in counts.items():
+        if count is not None and int(count) > n_eval:
+            raise ConfigError(f"{key} = {count}: must not exceed data.n_eval = {n_eval} (it measures the first images)")
+
+
+RULES: tuple[Callable[[Mapping[str, Any]], None], ...] = (
+    check_sources,
+    check_depths,
+    check_seeds,
+    check_attacks,
+    check_image_counts,
+)
+
+
+def check_consistency(config: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` naming the keys if any cross-field rule of :data:`RULES` fails."""
+    for rule in RULES:
+        rule(config)
+
+
+SOURCE_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
+    "classifier": {
+        "train": ("width", "epochs", "batch_size", "lr", "seed"),
+        "robustbench": ("robustbench",),
+    },
+    "diffusion": {"train": ("unet", "train"), "hub": ("hub",), "guided": ("guided",)},
+}
+DATASET_KEYS: dict[str, tuple[str, ...]] = {
+    "digits": ("test_fraction", "split_seed"),
+    "cifar10": ("folder", "cifar10_url", "cifar10_md5"),
+    "imagenet": ("folder",),
+}
