@@ -3,7 +3,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from diffrob.design import SIGMOID_MIN_POINTS, Design, Point, ShardKey
+from diffrob.design import Design, Point, ShardKey
 from diffrob.settings import ConfigError, check_consistency
 
 validate(config, schema="../config/schema.yaml", set_default=True)

@@ -10,7 +10,6 @@ rule fit_sigmoid:
         points="data/measurements/sigmoid_points.csv",
     params:
         attack=MAIN_ATTACK,
-        min_points=SIGMOID_MIN_POINTS,
     log:
         "logs/fit_sigmoid.log",
     benchmark:

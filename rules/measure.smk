@@ -142,7 +142,10 @@ rule correlations:
     output:
         "data/measurements/{sampler}-t{t}/correlations.json",
     params:
-        labels=[p.label for p in DESIGN.correlation_pairs()],
+        pairs=[
+            (p.label, shard_file("adversarial", p.first), shard_file("adversarial", p.second))
+            for p in DESIGN.correlation_pairs()
+        ],
     log:
         "logs/correlations/{sampler}-t{t}.log",
     benchmark:

@@ -13,6 +13,7 @@ rule results:
         purified=purified_files(),
         shards=all_shards("metrics"),
         measurements=all_measurements() + ["data/measurements/sigmoid.json"],
+        sigmoid="data/measurements/sigmoid.json",
     output:
         results="paper/results.csv",
         omissions="paper/omissions.csv",

@@ -6,7 +6,5 @@ from diffrob.io import write_json
 from diffrob.runtime import configure
 
 configure(1, snakemake.log[0])
-i = snakemake.input
-pairs = [(label, i.pairs[2 * k], i.pairs[2 * k + 1]) for k, label in enumerate(snakemake.params.labels)]
-result = correlations(load_image_set(i.eval), pairs)
+result = correlations(load_image_set(snakemake.input.eval), snakemake.params.pairs)
 write_json(result, snakemake.output[0])

@@ -7,8 +7,7 @@ from diffrob.io import atomic_path, write_json
 from diffrob.runtime import configure
 
 configure(1, snakemake.log[0])
-p = snakemake.params
-result = sigmoid_from_files(snakemake.input.compression, snakemake.input.metrics, p.attack, p.min_points)
+result = sigmoid_from_files(snakemake.input.compression, snakemake.input.metrics, snakemake.params.attack)
 write_json(result, snakemake.output.fit)
 with atomic_path(snakemake.output.points) as tmp:
     pd.DataFrame(result["points"], columns=["sampler", "t_star", "compression", "robustness"]).to_csv(tmp, index=False)

@@ -35,8 +35,7 @@ class Draw:
 
 
 def _subset(rng: random.Random, values: list, minimum: int = 0) -> list:
-    chosen = rng.sample(values, rng.randint(minimum, len(values)))
-    return chosen
+    return rng.sample(values, rng.randint(minimum, len(values)))
 
 
 def _bad(rng: random.Random) -> bool:

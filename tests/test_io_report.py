@@ -152,7 +152,7 @@ def test_a_missing_transfer_partner_leaves_table4_out_and_omissions_say_why(tmp_
     sigmoid = tmp_path / "sigmoid.json"
     write_json({"points": [], "fit": None, "reason": "0 points"}, sigmoid)
     planned = [{"artifact": "table4", "item": "transfer", "reason": "one base seed"}]
-    omissions = collect_omissions(planned, [sigmoid])
+    omissions = collect_omissions(planned, sigmoid)
     assert list(omissions["artifact"]) == ["table4", "fig3b"]
     assert omission_notes(omissions, ["table4"]) == ["Not measured: transfer: one base seed."]
     assert omission_notes(omissions, ["table1"]) == []

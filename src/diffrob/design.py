@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
+from diffrob.fit import MIN_POINTS
 from diffrob.labels import ATTACK_TITLES, SAMPLER_LABELS
-
-SIGMOID_MIN_POINTS = 4  # a 3-parameter sigmoid needs one point more than it has parameters
 
 
 @dataclass(frozen=True, order=True)
@@ -290,10 +289,10 @@ class Design:
         elif "ddpm" not in self.sweep_samplers:
             out.append(Omission("table7", "DDPM", f"sweep.samplers = {list(self.sweep_samplers)} has no ddpm"))
         n_points = len(self.points())
-        if n_points < SIGMOID_MIN_POINTS:
+        if n_points < MIN_POINTS:
             reason = (
                 f"{n_points} (sampler, t*) point(s) with fixed-randomness shards; the 3-parameter sigmoid needs "
-                f"at least {SIGMOID_MIN_POINTS} (add samplers or t* to sweep)"
+                f"at least {MIN_POINTS} (add samplers or t* to sweep)"
             )
             out.append(Omission("fig3b", "sigmoid fit", reason))
         return out

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+MIN_POINTS = 4  # the 3-parameter sigmoid needs one point more than it has parameters
+
 
 def logistic(alpha: np.ndarray | float, top: float, midpoint: float, width: float) -> np.ndarray | float:
     """Robust accuracy at compression rate ``alpha``: ``top / (1 + exp((alpha - midpoint) / width))``.
@@ -32,8 +34,8 @@ def fit_sigmoid(compression: Sequence[float], robustness: Sequence[float]) -> di
     from scipy.optimize import curve_fit
 
     x, y = np.asarray(compression, float), np.asarray(robustness, float)
-    if x.size < 4:
-        raise ValueError(f"a 3-parameter sigmoid needs at least 4 points, got {x.size}")
+    if x.size < MIN_POINTS:
+        raise ValueError(f"a 3-parameter sigmoid needs at least {MIN_POINTS} points, got {x.size}")
     spread = max(float(x.std()), 1e-3)
     lower, upper = np.array([0.0, -np.inf, 1e-4]), np.array([100.0, np.inf, np.inf])
     guess = np.array([max(float(y.max()), 1.0) * 1.2, float(np.median(x)), spread / 2])
@@ -77,12 +79,10 @@ def sigmoid_points(
     return points
 
 
-def sigmoid_from_files(
-    compression_jsons: Sequence[str], metric_jsons: Sequence[str], attack: str = "pgd", min_points: int = 4
-) -> dict:
+def sigmoid_from_files(compression_jsons: Sequence[str], metric_jsons: Sequence[str], attack: str = "pgd") -> dict:
     """Read compression and shard-metric files and fit the sigmoid: the points, the fit, and why not if not.
 
-    ``fit`` is None, with ``reason`` saying why, when there are fewer than ``min_points`` points, when
+    ``fit`` is None, with ``reason`` saying why, when there are fewer than :data:`MIN_POINTS` points, when
     the compression rates do not vary, or when the least-squares fit does not converge.
     """
     from diffrob.io import read_json
@@ -91,8 +91,8 @@ def sigmoid_from_files(
     points = sigmoid_points(compression, [read_json(p) for p in metric_jsons], attack)
     x, y = [p["compression"] for p in points], [p["robustness"] for p in points]
     reason = None
-    if len(points) < max(min_points, 4):
-        reason = f"{len(points)} (sampler, t*) point(s); the 3-parameter sigmoid needs at least {max(min_points, 4)}"
+    if len(points) < MIN_POINTS:
+        reason = f"{len(points)} (sampler, t*) point(s); the 3-parameter sigmoid needs at least {MIN_POINTS}"
     elif float(np.ptp(x)) == 0.0:
         reason = f"every point has the same compression rate ({x[0]:.4g}): nothing to fit"
     else:

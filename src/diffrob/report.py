@@ -307,19 +307,16 @@ def collect_results(
 OMISSION_COLUMNS = ["artifact", "item", "reason"]
 
 
-def collect_omissions(
-    planned: Sequence[Mapping[str, str]], measurement_jsons: Sequence[str | Path] = ()
-) -> pd.DataFrame:
+def collect_omissions(planned: Sequence[Mapping[str, str]], sigmoid_json: str | Path) -> pd.DataFrame:
     """``paper/omissions.csv``: what this run does not produce and why.
 
-    ``planned``: the experiment design's omissions (:meth:`diffrob.design.Design.omissions`); to them
-    are added what a measurement could not compute (a file with ``fit: null`` and a ``reason``).
+    ``planned``: the experiment design's omissions (:meth:`diffrob.design.Design.omissions`); to them is
+    added a sigmoid the fit could not produce (``sigmoid.json`` with ``fit: null`` and its ``reason``).
     """
     rows = [dict(o) for o in planned]
-    for path in measurement_jsons:
-        m = read_json(path)
-        if "fit" in m and m["fit"] is None:
-            rows.append({"artifact": "fig3b", "item": "sigmoid fit", "reason": m.get("reason") or "not fitted"})
+    sigmoid = read_json(sigmoid_json)
+    if sigmoid["fit"] is None:
+        rows.append({"artifact": "fig3b", "item": "sigmoid fit", "reason": sigmoid["reason"]})
     frame = pd.DataFrame(rows, columns=OMISSION_COLUMNS)
     return frame.drop_duplicates(subset=["artifact", "item"], keep="first")
 

@@ -70,8 +70,6 @@ def check_depths(config: Mapping[str, Any]) -> None:
 def check_seeds(config: Mapping[str, Any]) -> None:
     """Seeds are distinct; the extra attacks have seeds, and those are purification seeds."""
     seeds = list(config["purification"]["seeds"])
-    if not seeds:
-        raise ConfigError("purification.seeds = []: need at least one base seed")
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"purification.seeds = {seeds}: seeds must be distinct")
     attack = config.get("attack", {})

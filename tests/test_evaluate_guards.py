@@ -1,0 +1,43 @@
+"""Measurements refuse inputs the experiment design never pairs: a shard tested under its own seed, foreign images."""
+
+import pytest
+import torch
+
+from diffrob.data import ImageSet
+from diffrob.evaluate import AttackShard, measure_shard, save_shard
+from diffrob.experiments import compression
+from diffrob.models import save_diffusion
+
+CHAIN = {"sampler": "ddpm", "t_star": 4, "reverse_steps": 2, "keying": "sample", "batch_size": 8}
+
+
+def _shard(images, indices, seed=0):
+    labels = torch.zeros(len(indices), dtype=torch.int64)
+    correct = torch.tensor([True, False] * (len(indices) // 2) + [True] * (len(indices) % 2))
+    return AttackShard(images, labels, indices, correct, {"seed": seed})
+
+
+def test_a_shard_is_never_transferred_to_its_own_seed(tmp_path, images):
+    path = tmp_path / "shard.safetensors"
+    save_shard(_shard(images, torch.arange(len(images)), seed=3), path)
+    with pytest.raises(ValueError, match=r"shard\.safetensors: transfer seed s' = 3 equals the shard's own seed"):
+        measure_shard(path, tmp_path / "no-ddpm", tmp_path / "no-classifier", CHAIN, partner=3)
+
+
+def test_compression_measures_uniform_noise_without_shards_and_refuses_foreign_images(
+    tmp_path, unet, scheduler, images
+):
+    ddpm = tmp_path / "ddpm"
+    save_diffusion(unet, scheduler, ddpm)
+    eval_set = ImageSet(images, torch.zeros(len(images), dtype=torch.int64), torch.arange(len(images)))
+    uniform_only = compression(ddpm, eval_set, CHAIN, [0, 1], [], 0.1)
+    assert [r["column"] for r in uniform_only["rows"]] == ["uniform"]
+    assert uniform_only["rows"][0]["n"] == len(images)
+    matching = tmp_path / "matching.safetensors"
+    save_shard(_shard(images, torch.arange(len(images))), matching)
+    split = compression(ddpm, eval_set, CHAIN, [0], [matching], 0.1)
+    assert {r["column"] for r in split["rows"]} == {"uniform", "pgd_robust", "pgd_nonrobust"}
+    foreign = tmp_path / "foreign.safetensors"
+    save_shard(_shard(images, torch.arange(len(images)).flip(0)), foreign)
+    with pytest.raises(ValueError, match=r"foreign\.safetensors: its images are not the evaluation set's"):
+        compression(ddpm, eval_set, CHAIN, [0], [foreign], 0.1)
