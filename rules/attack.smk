@@ -14,6 +14,7 @@ rule attack:
         attack=config["attack"],
     threads: 2
     resources:
+        **job_resources("attack"),
         gpu=1,
     log:
         "logs/attack/{sampler}-t{t}-{attack}-{randomness}-seed{seed}.log",

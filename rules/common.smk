@@ -4,7 +4,10 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from diffrob.design import Design, Point, ShardKey
+from diffrob.features import fid_weights_url
 from diffrob.settings import ConfigError, check_consistency
+from diffrob.settings import job_resources as _job_resources
+from diffrob.settings import projects_runtime
 
 validate(config, schema="../config/schema.yaml", set_default=True)
 try:
@@ -37,6 +40,13 @@ def checkpoint_paths():
 
 
 CLASSIFIER_CHECKPOINT, DIFFUSION_CHECKPOINT = checkpoint_paths()
+FID = config["measure"]["fid"]
+INCEPTION_CHECKPOINT = "data/checkpoints/fid/" + Path(FID["url"] or fid_weights_url()).name
+
+
+def fid_inputs(wildcards):
+    """The FID Inception weights, when Table 1's FID uses Inception features."""
+    return {"inception": INCEPTION_CHECKPOINT} if FID["features"] == "inception" else {}
 # Every shard, point and pairing comes from the design (src/diffrob/design.py); here they only get file names.
 DESIGN = Design.from_config(config)
 MAIN = DESIGN.main.sampler
@@ -51,20 +61,46 @@ wildcard_constraints:
     randomness="fixed|free",
 
 
+_COSTS = []
+
+
+def _projected_runtime(rule):
+    """runtime (minutes) of each job of a rule from the projected bill at resources.gflops (diffrob.plan)."""
+    from diffrob.plan import network_costs, runtime_minutes
+
+    table = config["resources"]
+
+    def runtime(wildcards):
+        if not _COSTS:
+            _COSTS.append(network_costs(config))
+        return runtime_minutes(config, rule, dict(wildcards), table["gflops"], _COSTS[0], table.get("margin", 1.5))
+
+    return runtime
+
+
+def job_resources(rule):
+    """mem_mb and runtime of a rule's jobs from the configuration's resource table (SLURM reads them)."""
+    resources = _job_resources(config, rule)
+    if projects_runtime(config, rule):
+        resources["runtime"] = _projected_runtime(rule)
+    return resources
+
+
 def point_of(wildcards):
     """The (sampler, t*) point of a job."""
     return Point(wildcards.sampler, int(wildcards.t))
 
 
 def chain_params(wildcards):
-    """Purifier settings of a (sampler, t*) pair."""
+    """Purifier settings of a (sampler, t*) pair (diffrob.pipeline.PurifierSpec)."""
     p = config["purification"]
     return {
         "sampler": wildcards.sampler,
         "t_star": int(wildcards.t),
         "reverse_steps": min(int(p["reverse_steps"]), int(wildcards.t)),
         "keying": p["keying"],
-        "batch_size": p["batch_size"],
+        "noise_batch": config["attack"]["batch_size"],
+        "chunks": p["chunks"],
     }
 
 

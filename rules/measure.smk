@@ -13,6 +13,7 @@ rule measure_shard:
         partner=lambda w: DESIGN.transfer_partner(shard_of(w)),
     threads: 2
     resources:
+        **job_resources("measure_shard"),
         gpu=1,
     log:
         "logs/measure_shard/{sampler}-t{t}-{attack}-{randomness}-seed{seed}.log",
@@ -41,6 +42,7 @@ rule trajectories:
         seed=lambda w: DESIGN.trajectory_seed(point_of(w)),
     threads: 2
     resources:
+        **job_resources("trajectories"),
         gpu=1,
     log:
         "logs/trajectories/{sampler}-t{t}.log",
@@ -52,6 +54,7 @@ rule trajectories:
 
 rule table1_distances:
     input:
+        unpack(fid_inputs),
         shards=fixed_shards,
         ddpm="data/models/ddpm",
         classifier="data/models/classifier.safetensors",
@@ -60,8 +63,10 @@ rule table1_distances:
         "data/measurements/{sampler}-t{t}/table1.json",
     params:
         chain=chain_params,
+        fid=config["measure"]["fid"],
     threads: 2
     resources:
+        **job_resources("table1_distances"),
         gpu=1,
     log:
         "logs/table1_distances/{sampler}-t{t}.log",
@@ -83,6 +88,7 @@ rule randomness:
         epsilon=config["attack"]["epsilon"],
     threads: 2
     resources:
+        **job_resources("randomness"),
         gpu=1,
     log:
         "logs/randomness/{sampler}-t{t}.log",
@@ -101,9 +107,11 @@ rule jacobian:
     params:
         chain=chain_params,
         n_images=config["measure"]["jacobian_images"],
+        patch=config["measure"]["jacobian_patch"],
         seed=DESIGN.seeds[0],
     threads: 2
     resources:
+        **job_resources("jacobian"),
         gpu=1,
     log:
         "logs/jacobian/{sampler}-t{t}.log",
@@ -126,6 +134,7 @@ rule compression:
         epsilon=config["attack"]["epsilon"],
     threads: 2
     resources:
+        **job_resources("compression"),
         gpu=1,
     log:
         "logs/compression/{sampler}-t{t}.log",
@@ -165,6 +174,9 @@ rule base_classifier:
         attack=config["attack"],
         scales=config["measure"]["base_classifier_scales"],
     threads: 2
+    resources:
+        gpu=1,
+        **job_resources("base_classifier"),
     log:
         "logs/base_classifier.log",
     benchmark:

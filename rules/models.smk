@@ -60,6 +60,7 @@ if DIFFUSION_SOURCE == "train":
             diffusion=config["diffusion"],
         threads: 2
         resources:
+            **job_resources("train_ddpm"),
             gpu=1,
         log:
             "logs/train_ddpm.log",
@@ -100,6 +101,23 @@ else:
             "../scripts/import_diffusion.py"
 
 
+if FID["features"] == "inception":
+
+    rule download_inception:
+        output:
+            INCEPTION_CHECKPOINT,
+        params:
+            url=FID["url"] or fid_weights_url(),
+            sha256=FID["sha256"],
+        localrule: True
+        log:
+            "logs/download_inception.log",
+        benchmark:
+            "benchmarks/download_inception.tsv"
+        script:
+            "../scripts/download_inception.py"
+
+
 rule classifier_metrics:
     input:
         classifier="data/models/classifier.safetensors",
@@ -109,6 +127,9 @@ rule classifier_metrics:
     params:
         attack=config["attack"],
     threads: 2
+    resources:
+        gpu=1,
+        **job_resources("classifier_metrics"),
     log:
         "logs/classifier_metrics.log",
     benchmark:

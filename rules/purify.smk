@@ -12,6 +12,7 @@ rule purify_clean:
         chain=chain_params,
     threads: 2
     resources:
+        **job_resources("purify_clean"),
         gpu=1,
     log:
         "logs/purify_clean/{sampler}-t{t}-seed{seed}.log",

@@ -5,4 +5,6 @@ from diffrob.runtime import configure
 
 configure(1, snakemake.log[0])
 rb = snakemake.params.source
-download_robustbench(rb["name"], rb["dataset"], rb["threat_model"], snakemake.output[0], rb["sha256"])
+download_robustbench(
+    rb["name"], rb["dataset"], rb["threat_model"], snakemake.output[0], rb["sha256"], url=rb.get("url")
+)

@@ -1,4 +1,4 @@
-"""Download the diffusion model: a hub repository at a pinned revision, or a checkpoint URL; sha256-checked."""
+"""Download the diffusion model: a hub repository at a pinned revision (or its mirror), or a URL; sha256-checked."""
 
 from diffrob.checkpoints import download_hub, fetch_checked, url_fetcher
 from diffrob.runtime import configure
@@ -6,6 +6,8 @@ from diffrob.runtime import configure
 configure(1, snakemake.log[0])
 settings = snakemake.params.settings
 if snakemake.params.source == "hub":
-    download_hub(settings["repo_id"], settings["revision"], snakemake.output[0], settings["sha256"])
+    download_hub(
+        settings["repo_id"], settings["revision"], snakemake.output[0], settings["sha256"], settings.get("mirror")
+    )
 else:
     fetch_checked(url_fetcher(settings["url"]), snakemake.output[0], settings["sha256"])

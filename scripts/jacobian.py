@@ -7,5 +7,6 @@ from diffrob.runtime import configure
 
 configure(snakemake.threads, snakemake.log[0])
 p = snakemake.params
-result = jacobian_spectrum(snakemake.input.ddpm, load_image_set(snakemake.input.eval), p.chain, p.n_images, p.seed)
+eval_set = load_image_set(snakemake.input.eval)
+result = jacobian_spectrum(snakemake.input.ddpm, eval_set, p.chain, p.n_images, p.seed, p.patch)
 write_json(result, snakemake.output[0])

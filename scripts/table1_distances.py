@@ -2,10 +2,12 @@
 
 from diffrob.data import load_image_set
 from diffrob.experiments import table1
+from diffrob.features import fid_features
 from diffrob.io import write_json
-from diffrob.runtime import configure
+from diffrob.runtime import configure, device
 
 configure(snakemake.threads, snakemake.log[0])
-i = snakemake.input
-result = table1(i.ddpm, i.classifier, load_image_set(i.eval), snakemake.params.chain, i.shards)
-write_json(result, snakemake.output[0])
+i, fid = snakemake.input, snakemake.params.fid
+features = fid_features(fid["features"], device(), i.classifier, i.get("inception"), fid["dims"])
+result = table1(i.ddpm, load_image_set(i.eval), snakemake.params.chain, i.shards, features)
+write_json({**result, "fid_features": fid["features"], "fid_dims": fid["dims"]}, snakemake.output[0])

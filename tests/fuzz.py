@@ -62,7 +62,11 @@ def _purification(rng: random.Random, p: dict, draw: Draw) -> None:
     p["reverse_steps"] = rng.randint(1, 4)
     p["keying"] = rng.choice(["sample", "batch"])
     draw.features.add(f"keying {p['keying']}")
-    p["batch_size"] = rng.choice([3, 5, 8, 16])
+    p["chunks"] = {
+        "chain": rng.choice([3, 5, 8, 16]),
+        "jacobian_rows": rng.choice([7, 64]),
+        "trajectory": rng.choice([3, 16]),
+    }
 
 
 def _attack(rng: random.Random, a: dict, seeds: list[int], draw: Draw, keep_main: bool) -> None:
@@ -99,6 +103,7 @@ def _sweep(rng: random.Random, s: dict, seeds: list[int], t_star: int, draw: Dra
 
 def _measure(rng: random.Random, m: dict, draw: Draw) -> None:
     m["jacobian_images"] = 13 if _bad(rng) else rng.randint(1, 2)
+    m["jacobian_patch"] = rng.choice([None, None, 4, 300 if _bad(rng) else 2])
     m["randomness"]["n_images"] = 20 if _bad(rng) else rng.randint(1, 2)
     m["uniform_epsilons"] = [0.1, 0.1] if _bad(rng) else sorted(_subset(rng, [0.05, 0.1, 0.2], 1))
 
@@ -137,6 +142,17 @@ def rejection(config: Mapping[str, Any], schema: Mapping[str, Any]) -> tuple[str
         except ConfigError as err:
             return rule.__name__, str(err)
     return None
+
+
+def schema_error_keys(config: Mapping[str, Any], schema: Mapping[str, Any]) -> set[str]:
+    """The last key of the path of every schema error of ``config`` (a validator may report any one of them)."""
+    validator = jsonschema.Draft202012Validator(schema)
+    keys = set()
+    for error in validator.iter_errors(config):
+        names = [str(p) for p in error.absolute_path if not isinstance(p, int)]
+        if names:
+            keys.add(names[-1])
+    return keys
 
 
 def names_a_key(message: str) -> bool:

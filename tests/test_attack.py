@@ -7,12 +7,13 @@ from torch import nn
 from diffrob.attack import (
     AttackSettings,
     PurifiedClassifier,
-    PurifierSpec,
     SpeedOptions,
     attack_set,
     linf_pgd,
     purified_classifier,
 )
+from diffrob.noise import NoiseKeys
+from diffrob.pipeline import Chunks, DiffusionPurifier, PurifierSpec
 from diffrob.purify import make_chain, purify
 
 
@@ -65,9 +66,13 @@ def test_pgd_random_start_is_reproducible_and_leaves_global_rng_alone(classifier
     assert torch.equal(state, torch.random.get_rng_state())
 
 
-def _model(unet, schedule, classifier, randomness, seed=0):
-    chain = make_chain("ddpm", 10, 1000, 2)
-    return PurifiedClassifier(unet, schedule, chain, classifier, seed, randomness)
+def _purifier(unet, schedule, chain_size=128, keying="sample", noise_batch=1, sampler="ddpm"):
+    chain = make_chain(sampler, 10, 1000, 2)
+    return DiffusionPurifier(unet, schedule, chain, NoiseKeys(tuple(range(7)), keying, noise_batch), Chunks(chain_size))
+
+
+def _model(unet, schedule, classifier, randomness, seed=0, chain_size=128, gradient="full"):
+    return PurifiedClassifier(_purifier(unet, schedule, chain_size), classifier, seed, randomness, gradient=gradient)
 
 
 def test_fixed_randomness_repeats_its_output_and_free_does_not(unet, schedule, classifier, images):
@@ -84,7 +89,7 @@ def test_fixed_randomness_repeats_its_output_and_free_does_not(unet, schedule, c
 def test_purified_classifier_rejects_keys_that_do_not_match_the_batch(unet, schedule, classifier, images):
     model = _model(unet, schedule, classifier, "fixed")
     model.use_batch([0, 1])
-    with pytest.raises(RuntimeError, match="2 keys for a batch of 7"):
+    with pytest.raises(RuntimeError, match="2 positions for a batch of 7"):
         model(images)
     with pytest.raises(ValueError, match="unknown randomness"):
         _model(unet, schedule, classifier, "sometimes")
@@ -92,12 +97,11 @@ def test_purified_classifier_rejects_keys_that_do_not_match_the_batch(unet, sche
 
 def test_attack_set_batches_do_not_change_a_samples_outcome_under_fixed_randomness(unet, schedule, classifier, images):
     labels = torch.arange(7) % 10
-    indices = torch.arange(7)
     model = _model(unet, schedule, classifier, "fixed")
     settings = AttackSettings(0.1, 2, 0.25, random_start=False, batch_size=7)
-    adv_all, correct_all = attack_set(model, images, labels, indices, settings, 0, progress=False)
+    adv_all, correct_all = attack_set(model, images, labels, settings, 0, progress=False)
     adv_split, correct_split = attack_set(
-        model, images, labels, indices, AttackSettings(0.1, 2, 0.25, False, 3), 0, progress=False
+        model, images, labels, AttackSettings(0.1, 2, 0.25, False, 3), 0, progress=False
     )
     torch.testing.assert_close(adv_all, adv_split, rtol=0, atol=1e-5)
     assert torch.equal(correct_all, correct_split)
@@ -106,12 +110,13 @@ def test_attack_set_batches_do_not_change_a_samples_outcome_under_fixed_randomne
 
 def test_bpda_gradient_is_the_classifier_gradient_at_the_purified_image(unet, schedule, classifier, images):
     labels = torch.arange(7) % 10
-    model = PurifiedClassifier(unet, schedule, make_chain("ddpm", 10, 1000, 2), classifier, 0, "fixed", gradient="bpda")
+    model = _model(unet, schedule, classifier, "fixed", gradient="bpda")
     model.use_batch(range(7))
     x = images.clone().requires_grad_(True)
     nn.functional.cross_entropy(model(x), labels, reduction="sum").backward()
     with torch.no_grad():
-        purified = purify(unet, schedule, model.chain, images, model.current_noise(images.shape[1:]))
+        noise = model.purifier.noise(0, range(7), images.shape[1:])
+        purified = purify(unet, schedule, model.purifier.chain, images, noise)
     z = purified.clone().requires_grad_(True)
     nn.functional.cross_entropy(classifier(z), labels, reduction="sum").backward()
     torch.testing.assert_close(x.grad, z.grad)
@@ -163,7 +168,7 @@ def test_speed_options_keep_the_full_gradient(unet, scheduler, classifier, image
         import copy
 
         model = purified_classifier(
-            copy.deepcopy(unet), scheduler, copy.deepcopy(classifier), spec, 0, "fixed", speed=speed
+            copy.deepcopy(unet), scheduler, copy.deepcopy(classifier), spec, range(7), 0, "fixed", speed=speed
         )
         model.use_batch(range(7))
         x = images.clone().requires_grad_(True)
@@ -173,3 +178,63 @@ def test_speed_options_keep_the_full_gradient(unet, scheduler, classifier, image
     reference, fast = gradient(SpeedOptions()), gradient(options)
     assert float(nn.functional.cosine_similarity(reference, fast, dim=0)) >= 0.99
     assert not torch.equal(reference, fast) or not options.bf16  # bf16 really changes the arithmetic
+
+
+@pytest.mark.parametrize("gradient", ["full", "bpda"])
+@pytest.mark.parametrize("randomness", ["fixed", "free"])
+def test_chunked_expectation_gives_the_logits_and_gradient_of_one_batch(
+    unet, schedule, classifier, images, gradient, randomness
+):
+    """7 images x K = 3 draws through the chain 4 pairs at a time (backward recomputed) = all 21 at once."""
+    labels = torch.arange(7) % 10
+    results = []
+    for chain_size in (21, 4):
+        model = _model(unet, schedule, classifier, randomness, chain_size=chain_size, gradient=gradient)
+        model.use_batch(range(7))
+        model.eot_samples = 3
+        x = images.clone().requires_grad_(True)
+        logits = model(x)
+        nn.functional.cross_entropy(logits, labels, reduction="sum").backward()
+        results.append((logits.detach(), x.grad))
+    torch.testing.assert_close(results[0][0], results[1][0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(results[0][1], results[1][1], rtol=1e-4, atol=1e-6)
+    assert results[0][1].abs().sum() > 0
+
+
+def test_attacks_and_every_measurement_see_the_same_noise_under_batch_keying(unet, schedule, images):
+    """keying: batch numbers the attack's batches; the purifications of measurements, chunked otherwise, match them.
+
+    Every measurement purifies through DiffusionPurifier: __call__ (accuracy re-tests, Table 1, compression,
+    randomness), trajectory (Fig. 1c) and noise+purify (the Jacobian). With an identity classifier the
+    attack's logits are its purified images.
+    """
+    identity = nn.Flatten()
+
+    def attack_view(purifier):  # as attack_set: batches of attack.batch_size = 3 -> positions [0-2] [3-5] [6]
+        model = PurifiedClassifier(purifier, identity, base_seed=5)
+        rows = []
+        for start in range(0, 7, 3):
+            model.use_batch(range(start, min(start + 3, 7)))
+            with torch.no_grad():
+                rows.append(model(images[start : start + 3]))
+        return torch.cat(rows).view_as(images)
+
+    measured = _purifier(unet, schedule, chain_size=2, keying="batch", noise_batch=3)
+    attacked = attack_view(_purifier(unet, schedule, chain_size=128, keying="batch", noise_batch=3))
+    torch.testing.assert_close(measured(images, range(7), 5), attacked, rtol=0, atol=1e-6)
+    final = torch.cat([states[-1] for states in measured.trajectory(images, range(7), 5)])
+    torch.testing.assert_close(final, attacked, rtol=0, atol=1e-6)
+    copies = images[4:5].repeat(2, 1, 1, 1)  # the Jacobian's copies of the sample at position 4
+    with torch.no_grad():
+        jac_out = measured.purify(copies, measured.noise(5, [4, 4], images.shape[1:]))
+    torch.testing.assert_close(jac_out, attacked[4:5].expand(2, -1, -1, -1), rtol=0, atol=1e-6)
+    retest = PurifiedClassifier(measured, identity, base_seed=5)  # measure_shard's re-test: the whole set at once
+    retest.use_batch(range(7))
+    with torch.no_grad():
+        torch.testing.assert_close(retest(images).view_as(images), attacked, rtol=0, atol=1e-6)
+    # The check can fail: numbering the batches otherwise, or keying by sample, gives other noise.
+    for other in (
+        _purifier(unet, schedule, keying="batch", noise_batch=4),
+        _purifier(unet, schedule, keying="sample"),
+    ):
+        assert (other(images, range(7), 5) - attacked).abs().max() > 1e-3

@@ -37,6 +37,9 @@ def test_shipped_configs_are_valid(name):
         (lambda c: c["attack"].update(epsilon=-0.1), "epsilon"),
         (lambda c: c["purification"].update(t_star=0), "t_star"),
         (lambda c: c["purification"].update(seeds=[]), "seeds"),
+        (lambda c: c["purification"]["chunks"].update(chain=0), "chain"),
+        (lambda c: c["purification"]["chunks"].pop("jacobian_rows"), "jacobian_rows"),
+        (lambda c: c["purification"].update(batch_size=64), "batch_size"),
     ],
 )
 def test_schema_rejects_bad_values_naming_the_key(edit, message):
@@ -50,6 +53,17 @@ def test_t_star_beyond_the_schedule_is_rejected_naming_both_keys():
     config = copy.deepcopy(_config())
     config["purification"]["t_star"] = 1001
     with pytest.raises(ConfigError, match=r"purification\.t_star = 1001.*num_train_timesteps = 1000"):
+        check_consistency(config)
+
+
+@pytest.mark.parametrize(("patch", "valid"), [(8, True), (None, True), (9, False)])
+def test_a_jacobian_patch_larger_than_the_images_is_rejected(patch, valid):
+    config = copy.deepcopy(_config())
+    config["measure"]["jacobian_patch"] = patch
+    if valid:
+        check_consistency(config)
+        return
+    with pytest.raises(ConfigError, match=r"measure\.jacobian_patch = 9: the digits images are 8x8 pixels"):
         check_consistency(config)
 
 

@@ -8,7 +8,7 @@ from diffrob.evaluate import AttackShard, measure_shard, save_shard
 from diffrob.experiments import compression
 from diffrob.models import save_diffusion
 
-CHAIN = {"sampler": "ddpm", "t_star": 4, "reverse_steps": 2, "keying": "sample", "batch_size": 8}
+CHAIN = {"sampler": "ddpm", "t_star": 4, "reverse_steps": 2, "keying": "sample", "chunks": {"chain": 8}}
 
 
 def _shard(images, indices, seed=0):

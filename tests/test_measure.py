@@ -1,9 +1,11 @@
 """Each measurement against a case with a known answer."""
 
+import numpy as np
 import pytest
 import torch
 
 from diffrob.measure import (
+    central_patch,
     centroid_distances,
     compression_rate,
     direction_correlations,
@@ -74,8 +76,25 @@ def test_affine_purifier_compresses_by_a_and_has_jacobian_singular_values_a():
     x = x0 + uniform(x0.shape, -0.1, 0.1, seed=5)
     rate = compression_rate(purify(x.unsqueeze(0), 7), purify(x0.unsqueeze(0), 7), x.unsqueeze(0), x0.unsqueeze(0))
     assert rate.item() == pytest.approx(a)
-    sv = singular_values(jacobian(lambda batch: purify(batch, 7), x0))
+    sv = singular_values(jacobian(lambda batch: purify(batch, 7), x0, rows_per_pass=16))
     torch.testing.assert_close(sv, torch.full((16,), a, dtype=torch.float64))
+
+
+def test_jacobian_in_row_chunks_and_on_a_patch_is_the_matching_block_of_the_whole():
+    weights = torch.randn((48, 48), generator=torch.Generator().manual_seed(3))
+
+    def f(batch: torch.Tensor) -> torch.Tensor:  # a nonlinear map, the same for every copy
+        return torch.tanh(batch.reshape(batch.shape[0], -1) @ weights.T).reshape(batch.shape)
+
+    x0 = torch.rand((3, 4, 4), generator=torch.Generator().manual_seed(1))
+    whole = jacobian(f, x0, rows_per_pass=48)
+    torch.testing.assert_close(jacobian(f, x0, rows_per_pass=5), whole)
+    entries = central_patch((3, 4, 4), 2)
+    assert entries == [5, 6, 9, 10, 21, 22, 25, 26, 37, 38, 41, 42]
+    torch.testing.assert_close(jacobian(f, x0, 5, entries), whole[entries][:, entries])
+    for bad in (0, 5):
+        with pytest.raises(ValueError, match="patch side must be in"):
+            central_patch((3, 4, 4), bad)
 
 
 def test_variance_decomposition_sums_to_the_total():
@@ -115,3 +134,19 @@ def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_a_shift():
     features = torch.randn((200, 6), generator=torch.Generator().manual_seed(3))
     assert frechet_distance(features, features) == pytest.approx(0.0, abs=1e-6)
     assert frechet_distance(features, features + 1.0) == pytest.approx(6.0, rel=1e-6)
+
+
+def test_frechet_distance_equals_pytorch_fid_and_stays_real_with_fewer_images_than_dimensions():
+    from pytorch_fid.fid_score import calculate_frechet_distance
+
+    generator = torch.Generator().manual_seed(4)
+    a, b = torch.randn((300, 16), generator=generator), 2.0 * torch.randn((300, 16), generator=generator) + 0.5
+    fa, fb = a.double().numpy(), b.double().numpy()
+    reference = calculate_frechet_distance(fa.mean(0), np.cov(fa, rowvar=False), fb.mean(0), np.cov(fb, rowvar=False))
+    assert frechet_distance(a, b) == pytest.approx(reference, rel=1e-9)
+    few_a, few_b = 1e3 * torch.randn((4, 768), generator=generator), 1e3 * torch.randn((4, 768), generator=generator)
+    fa, fb = few_a.double().numpy(), few_b.double().numpy()
+    with pytest.raises(ValueError, match="Imaginary component"):  # what the eigenvalue form avoids
+        calculate_frechet_distance(fa.mean(0), np.cov(fa, rowvar=False), fb.mean(0), np.cov(fb, rowvar=False))
+    distance = frechet_distance(few_a, few_b)
+    assert np.isfinite(distance) and distance > 0

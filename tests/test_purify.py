@@ -4,13 +4,13 @@ import pytest
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler
 
-from diffrob.noise import chain_noise, generator
+from diffrob.noise import NoiseKeys, chain_noise, generator
+from diffrob.pipeline import Chunks, DiffusionPurifier
 from diffrob.purify import (
     ddim_step,
     ddpm_step,
     make_chain,
     purify,
-    purify_trajectory,
     reverse_timesteps,
 )
 from tests.conftest import SCHEDULE_CONFIG
@@ -18,6 +18,15 @@ from tests.conftest import SCHEDULE_CONFIG
 
 def _noise(chain, keys, seed=0):
     return chain_noise(seed, keys, (1, 8, 8), chain.forward_timesteps, chain.reverse_timesteps)
+
+
+class _MixedNoise:
+    """Forward noise of one draw, reverse noise of another."""
+
+    def __init__(self, forward_from, reverse_from):
+        self.forward, self.reverse = forward_from.forward, reverse_from.reverse
+        self.batch_size = forward_from.batch_size
+        self.forward_timesteps, self.reverse_timesteps = forward_from.forward_timesteps, forward_from.reverse_timesteps
 
 
 def test_reverse_timesteps_start_at_t_star_minus_one_and_respace_evenly():
@@ -54,6 +63,27 @@ def test_ddpm_step_matches_diffusers_scheduler(schedule, variance_type):
     noise = torch.randn((2, 1, 8, 8), generator=generator(9))  # the draw diffusers makes inside step()
     ours = ddpm_step(z.double(), eps.double(), t, t - 1, sched, noise.double())
     torch.testing.assert_close(ours.float(), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_learned_range_step_matches_diffusers_scheduler(schedule):
+    from dataclasses import replace
+
+    sched = replace(schedule, variance_type="learned_range")
+    reference = DDPMScheduler(**{**SCHEDULE_CONFIG, "variance_type": "learned_range"})
+    reference.set_timesteps(1000)
+    z = torch.randn((2, 1, 8, 8), generator=generator(1))
+    output = torch.randn((2, 2, 8, 8), generator=generator(2))  # (eps, v) channels of a learned-sigma model
+    output[:, 1] = torch.tanh(output[:, 1])
+    t = 37
+    expected = reference.step(output, t, z, generator=generator(9)).prev_sample
+    noise = torch.randn((2, 1, 8, 8), generator=generator(9))
+    eps, v = output[:, :1].double(), output[:, 1:].double()
+    ours = ddpm_step(z.double(), eps, t, t - 1, sched, noise.double(), v)
+    torch.testing.assert_close(ours.float(), expected, rtol=1e-4, atol=1e-5)
+    fixed = ddpm_step(z.double(), eps, t, t - 1, schedule, noise.double(), v)  # the variance output really matters
+    assert (fixed - ours).abs().max() > 1e-4
+    with pytest.raises(ValueError, match="learned_range needs a model predicting its variance"):
+        ddpm_step(z.double(), eps, t, t - 1, sched, noise.double())
 
 
 def test_ddim_step_matches_diffusers_scheduler_with_eta_zero(schedule):
@@ -95,7 +125,7 @@ def test_ddim_reverse_is_deterministic_given_the_forward_noise(unet, schedule, i
     chain = make_chain("ddim", 20, 1000, 4)
     noise_a = _noise(chain, range(7), seed=0)
     noise_b = _noise(chain, range(7), seed=1)
-    same_forward = type(noise_a)(noise_a.forward, noise_b.reverse)
+    same_forward = _MixedNoise(noise_a, noise_b)
     with torch.no_grad():
         a = purify(unet, schedule, chain, images, noise_a)
         b = purify(unet, schedule, chain, images, same_forward)
@@ -118,9 +148,11 @@ def test_checkpointed_gradient_equals_plain_gradient(unet, schedule, images):
 
 def test_trajectory_has_every_state_and_ends_at_the_purified_image(unet, schedule, images):
     chain = make_chain("ddpm", 20, 1000, 4)
-    noise = _noise(chain, range(7))
-    states = purify_trajectory(unet, schedule, chain, images, noise)
+    purifier = DiffusionPurifier(unet, schedule, chain, NoiseKeys(tuple(range(7))), Chunks(trajectory=3))
+    chunks = list(purifier.trajectory(images, range(7), seed=0))
+    assert [c[0].shape[0] for c in chunks] == [3, 3, 1]
+    states = [torch.cat(parts) for parts in zip(*chunks, strict=True)]
     assert len(states) == 1 + 20 + 4
     torch.testing.assert_close(states[0], images)
     with torch.no_grad():
-        torch.testing.assert_close(states[-1], purify(unet, schedule, chain, images, noise))
+        torch.testing.assert_close(states[-1], purify(unet, schedule, chain, images, _noise(chain, range(7))))

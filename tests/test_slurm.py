@@ -26,6 +26,8 @@ GPU_RULES = [
     "randomness",
     "jacobian",
     "compression",
+    "classifier_metrics",
+    "base_classifier",
 ]
 
 

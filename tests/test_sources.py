@@ -182,3 +182,43 @@ def test_the_imagenet_reader_takes_robustbench_images_from_a_folder(tmp_path):
         read_imagenet_folder(tmp_path, 3)
     with pytest.raises(FileNotFoundError, match=r"nowhere: ImageNet validation folder not found"):
         read_imagenet_folder(tmp_path / "nowhere", 2)
+
+
+def test_a_hub_mirror_folder_is_read_from_file_urls_and_its_digest_enforced(tmp_path, unet):
+    """The rehearsal's hub stand-in: a folder in the hub's layout served from file://, no hub client."""
+    from diffrob.checkpoints import digest_record
+    from diffrob.rehearsal import write_hub_repository
+
+    mirror = tmp_path / "mirror" / "google--ddpm-cifar10-32"
+    digest = write_hub_repository(mirror, unet, {**SCHEDULE, "clip_sample": True})
+    dest = tmp_path / "hub" / "google--ddpm-cifar10-32"
+    assert download_hub("google/ddpm-cifar10-32", "0" * 40, dest, digest, mirror=mirror.as_uri()) == digest
+    assert sorted(p.name for p in dest.iterdir()) == [
+        "config.json",
+        "diffusion_pytorch_model.safetensors",
+        "scheduler_config.json",
+    ]
+    x, t = torch.randn(1, 1, 8, 8), torch.tensor([3])
+    with torch.no_grad():
+        torch.testing.assert_close(load_diffusion(dest)[0](x, t).sample, unet(x, t).sample)
+    bad = tmp_path / "hub" / "bad"
+    with pytest.raises(ChecksumError, match="sha256 mismatch"):
+        download_hub("google/ddpm-cifar10-32", "0" * 40, bad, "f" * 64, mirror=mirror.as_uri())
+    assert not bad.exists()
+    unpinned = tmp_path / "hub" / "unpinned"
+    assert download_hub("google/ddpm-cifar10-32", "0" * 40, unpinned, None, mirror=mirror.as_uri()) == digest
+    assert digest_record(unpinned).read_text().split()[0] == digest
+
+
+def test_a_robustbench_mirror_url_replaces_its_source_and_is_checked(tmp_path):
+    from diffrob.checkpoints import download_robustbench
+    from diffrob.rehearsal import write_robustbench_weights
+
+    source = tmp_path / "mirror" / "resnet50.pth"
+    digest = write_robustbench_weights(source, "Standard_R50", "imagenet", "Linf")
+    dest = tmp_path / "Standard_R50.pt"
+    assert download_robustbench("Standard_R50", "imagenet", "Linf", dest, digest, url=source.as_uri()) == digest
+    loaded = load_robustbench_weights(dest, "Standard_R50", "imagenet", "Linf")
+    assert sum(p.numel() for p in loaded.parameters()) == 25_557_032  # ResNet-50
+    with pytest.raises(ChecksumError, match="sha256 mismatch"):
+        download_robustbench("Standard_R50", "imagenet", "Linf", tmp_path / "x.pt", "0" * 8, url=source.as_uri())

@@ -28,8 +28,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from diffrob.noise import ChainNoise, Keying, chain_noise, fresh_seed, seeded
-from diffrob.purify import Chain, Schedule, make_chain, purify
+from diffrob.noise import ChainNoise, fresh_seed, seeded
+from diffrob.pipeline import DiffusionPurifier, PurifierSpec, build_purifier
 
 Randomness = Literal["fixed", "free"]
 RANDOMNESS: tuple[str, ...] = ("fixed", "free")
@@ -49,24 +49,22 @@ def uses_eot(attack: str) -> bool:
 
 
 class PurifiedClassifier(nn.Module):
-    """``x -> g(f_xi(x))``: a purifier followed by a classifier, with controlled randomness.
+    """``x -> g(f_xi(x))``: the purification pipeline followed by a classifier, with controlled randomness.
 
-    Call :meth:`use_batch` with the data-set indices of the batch before calling the module.
-    Under ``fixed`` randomness every call uses xi_s of those samples; under ``free`` randomness
-    each call draws the next fresh xi (:func:`diffrob.noise.fresh_seed`), counting from ``first_draw``
-    so that independent test streams of one base seed never share draws.
+    Call :meth:`use_batch` with the positions (in the evaluation set) of the batch's samples before
+    calling the module; their noise comes from the pipeline's keys. Under ``fixed`` randomness every
+    call uses xi_s; under ``free`` randomness each call draws the next fresh xi
+    (:func:`diffrob.noise.fresh_seed`), counting from ``first_draw`` so that independent test streams
+    of one base seed never share draws. With ``eot_samples`` K > 1 the logits are averaged over K
+    draws (eq. 9), through the pipeline's chunked expectation.
     """
 
     def __init__(
         self,
-        unet: nn.Module,
-        schedule: Schedule,
-        chain: Chain,
+        purifier: DiffusionPurifier,
         classifier: nn.Module,
         base_seed: int,
         randomness: str = "fixed",
-        keying: Keying = "sample",
-        checkpointed: bool = True,
         first_draw: int = 0,
         gradient: str = "full",
         eot_samples: int = 1,
@@ -75,77 +73,56 @@ class PurifiedClassifier(nn.Module):
         super().__init__()
         if gradient not in ("full", "bpda"):
             raise ValueError(f"gradient must be 'full' or 'bpda', got {gradient!r}")
-        self.gradient = gradient
-        self.call_hook: Callable[[], object] | None = None
         if randomness not in RANDOMNESS:
             raise ValueError(f"unknown randomness {randomness!r}; expected one of {', '.join(RANDOMNESS)}")
-        self.unet = unet
+        self.purifier = purifier
+        self.unet = purifier.unet
         self.classifier = classifier
-        self.schedule = schedule
-        self.chain = chain
+        self.gradient = gradient
+        self.call_hook: Callable[[], object] | None = None
         self.base_seed = base_seed
         self.randomness = randomness
-        self.keying: Keying = keying
-        self.checkpointed = checkpointed
         self.calls = first_draw
-        self._keys: list[int] = []
-        self._fixed: ChainNoise | None = None
+        self._positions: list[int] = []
         self.eot_samples = int(eot_samples)
         self.bf16 = bf16
 
-    def use_batch(self, keys: Sequence[int]) -> None:
-        """Set the noise keys (sample indices, or the batch index) of the next calls."""
-        self._keys = [int(k) for k in keys]
-        self._fixed = None
+    def use_batch(self, positions: Sequence[int]) -> None:
+        """Set the evaluation-set positions of the samples of the next calls."""
+        self._positions = [int(p) for p in positions]
 
-    def noise_for(self, seed: int, image_shape: Sequence[int]) -> ChainNoise:
-        """The chain noise of base seed ``seed`` for the current batch."""
-        return chain_noise(
-            seed, self._keys, image_shape, self.chain.forward_timesteps, self.chain.reverse_timesteps, self.keying
-        )
-
-    def current_noise(self, image_shape: Sequence[int]) -> ChainNoise:
-        """xi for this call: xi_s (fixed, drawn once per batch) or a fresh draw (free)."""
+    def next_seed(self) -> int:
+        """Base seed of xi for this call: s (fixed) or the next fresh draw (free)."""
         if self.randomness == "fixed":
-            if self._fixed is None:
-                self._fixed = self.noise_for(self.base_seed, image_shape)
-            return self._fixed
+            return self.base_seed
         self.calls += 1
-        return self.noise_for(fresh_seed(self.base_seed, self.calls), image_shape)
+        return fresh_seed(self.base_seed, self.calls)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of the classifier on the purified images (averaged over K draws of xi when ``eot_samples`` > 1)."""
-        if len(self._keys) != x.shape[0]:
-            raise RuntimeError(f"use_batch() was given {len(self._keys)} keys for a batch of {x.shape[0]}")
-        draws = [self.current_noise(x.shape[1:]) for _ in range(self.eot_samples)]
-        noise = ChainNoise(
-            torch.cat([d.forward for d in draws], dim=1), torch.cat([d.reverse for d in draws], dim=1)
-        ).to(x.device)
-        for _ in draws:
+        if len(self._positions) != x.shape[0]:
+            raise RuntimeError(f"use_batch() was given {len(self._positions)} positions for a batch of {x.shape[0]}")
+        seeds = [self.next_seed() for _ in range(self.eot_samples)]
+        for _ in seeds:
             if self.call_hook is not None:
                 self.call_hook()
-        batch = x.repeat(self.eot_samples, 1, 1, 1) if self.eot_samples > 1 else x
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            logits = self.classifier(self._purified(batch, noise)).float()
-        return logits.view(self.eot_samples, x.shape[0], -1).mean(0)
+        return self.purifier.expectation(self._logits, x, self._positions, seeds).float()
 
-    def _purified(self, x: torch.Tensor, noise: ChainNoise) -> torch.Tensor:
-        if self.gradient == "bpda":
+    def _logits(self, x: torch.Tensor, noise: ChainNoise, kept: torch.Tensor | None) -> tuple[torch.Tensor, Any]:
+        """Logits of one chunk; BPDA keeps the purified chunk of the no-gradient pass for the backward pass."""
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            if self.gradient == "full":
+                return self.classifier(self.purifier.purify(x, noise)).float(), None
             from diffrob.compat import import_advertorch
 
             import_advertorch()
             from advertorch.bpda import BPDAWrapper
 
-            purifier = BPDAWrapper(lambda z: purify(self.unet, self.schedule, self.chain, z, noise))
-            return purifier(x)
-        return purify(self.unet, self.schedule, self.chain, x, noise, self.checkpointed)
-
-
-def batch_keys(indices: torch.Tensor, batch_number: int, keying: Keying) -> list[int]:
-    """Noise keys of a batch: the samples' data-set indices, or the batch number repeated (paper)."""
-    if keying == "sample":
-        return [int(i) for i in indices]
-    return [batch_number] * len(indices)
+            if kept is None:
+                with torch.no_grad():
+                    kept = self.purifier.purify(x.detach(), noise)
+            purified = kept
+            return self.classifier(BPDAWrapper(lambda _x: purified)(x)).float(), purified
 
 
 def linf_pgd(
@@ -179,6 +156,32 @@ def linf_pgd(
     return clipped.detach()
 
 
+def linf_pgd_in_batches(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    settings: AttackSettings,
+    seed: int,
+) -> torch.Tensor:
+    """:func:`linf_pgd` on a plain model, ``settings.batch_size`` images at a time (batch b starts at ``seed + b``)."""
+    parts = []
+    for number, start in enumerate(range(0, images.shape[0], settings.batch_size)):
+        rows = slice(start, start + settings.batch_size)
+        parts.append(
+            linf_pgd(
+                model,
+                images[rows],
+                labels[rows],
+                settings.epsilon,
+                settings.steps,
+                settings.rel_stepsize,
+                settings.random_start,
+                seed + number,
+            )
+        )
+    return torch.cat(parts)
+
+
 @dataclass(frozen=True)
 class AttackSettings:
     """What an attack shard runs: l_inf PGD's budget and schedule, and K for EOT attacks."""
@@ -190,19 +193,31 @@ class AttackSettings:
     batch_size: int = 64
     eot_samples: int = 1
 
+    @classmethod
+    def from_mapping(cls, attack: Mapping[str, Any], attack_name: str = "pgd", scale: float = 1.0) -> AttackSettings:
+        """The settings of ``attack_name`` from the config's ``attack`` section, the budget scaled by ``scale``."""
+        return cls(
+            float(attack["epsilon"]) * scale,
+            int(attack["steps"]),
+            float(attack["rel_stepsize"]),
+            bool(attack["random_start"]),
+            int(attack["batch_size"]),
+            int(attack["eot_samples"]) if uses_eot(attack_name) else 1,
+        )
+
 
 def attack_set(
     model: PurifiedClassifier,
     images: torch.Tensor,
     labels: torch.Tensor,
-    indices: torch.Tensor,
     settings: AttackSettings,
     attack_seed: int,
     progress: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """PGD adversarial examples for a whole set, batch by batch; returns (x_adv, correct under xi_test).
+    """PGD adversarial examples for the whole evaluation set, batch by batch; returns (x_adv, correct under xi_test).
 
-    The test uses the same model: xi_s under fixed randomness, a fresh xi under free randomness.
+    Row p of ``images`` is the sample at position p of the evaluation set. The test uses the same
+    model: xi_s under fixed randomness, a fresh xi under free randomness.
     """
     adversarial, correct = [], []
     starts = range(0, len(labels), settings.batch_size)
@@ -213,8 +228,8 @@ def attack_set(
     model.call_hook = bar.update
     for number, start in enumerate(starts):
         rows = slice(start, start + settings.batch_size)
-        model.use_batch(batch_keys(indices[rows], number, model.keying))
-        model.eot_samples = settings.eot_samples  # the K draws go through the chain as one batch
+        model.use_batch(range(start, min(start + settings.batch_size, len(labels))))
+        model.eot_samples = settings.eot_samples  # the K draws go through the chain in chunks
         try:
             x_adv = linf_pgd(
                 model,
@@ -254,22 +269,6 @@ def predict(
 
 
 @dataclass(frozen=True)
-class PurifierSpec:
-    """Which purifier a shard uses: sampler, t*, reverse steps, noise keying, batch size."""
-
-    sampler: str
-    t_star: int
-    reverse_steps: int
-    keying: Keying = "sample"
-    batch_size: int = 128
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> PurifierSpec:
-        """Build from a plain mapping with the same keys."""
-        return cls(**{k: values[k] for k in ("sampler", "t_star", "reverse_steps", "keying", "batch_size")})
-
-
-@dataclass(frozen=True)
 class SpeedOptions:
     """Options of the full-gradient attack that change speed, not the method (``attack.speed`` in the config)."""
 
@@ -306,26 +305,17 @@ def purified_classifier(
     scheduler: Any,
     classifier: nn.Module,
     spec: PurifierSpec,
+    indices: Sequence[int],
     seed: int,
     randomness: str,
     first_draw: int = 0,
     gradient: str = "full",
     speed: SpeedOptions | None = None,
 ) -> PurifiedClassifier:
-    """``g(f_xi(.))`` for a loaded UNet/scheduler/classifier and a :class:`PurifierSpec`."""
-    schedule = Schedule.from_scheduler(scheduler)
-    chain = make_chain(spec.sampler, spec.t_star, schedule.num_train_timesteps, spec.reverse_steps)
+    """``g(f_xi(.))`` from a loaded UNet, scheduler and classifier, over an evaluation set with data-set ``indices``."""
     speed = speed or SpeedOptions()
     unet, classifier = accelerated(frozen(unet), frozen(classifier), speed)
+    purifier = build_purifier(unet, scheduler, spec, indices)
     return PurifiedClassifier(
-        unet,
-        schedule,
-        chain,
-        classifier,
-        seed,
-        randomness,
-        spec.keying,
-        first_draw=first_draw,
-        gradient=gradient,
-        bf16=speed.bf16,
+        purifier, classifier, seed, randomness, first_draw=first_draw, gradient=gradient, bf16=speed.bf16
     )

@@ -109,11 +109,11 @@ def purification_step(subject: Subject, batch: int, device: torch.device) -> Cal
     """One DDPM reverse step at t = 50 for ``batch`` images, without gradients."""
     schedule = Schedule.from_scheduler(build_scheduler(SCHEDULE))
     z = torch.randn(batch, *subject.shape, device=device)
-    noise = torch.randn_like(z)
+    noise = chain_noise(0, list(range(batch)), subject.shape, (), (50, 49)).to(device)
 
     def call():
         with torch.no_grad():
-            return reverse_step(subject.unet, schedule, "ddpm", 50, 49, z, noise)
+            return reverse_step(subject.unet, schedule, "ddpm", 50, 49, z, noise, 0)
 
     return call
 
@@ -200,10 +200,83 @@ def _peak_rss() -> int:
 
 def peak_memory(subject: str, t_star: int, checkpointed: bool, batch: int, threads: int) -> int:
     """:func:`memory_probe` in a fresh Python process."""
-    code = (
-        f"import torch; torch.set_num_threads({threads}); from diffrob.bench import memory_probe; "
-        f"print(memory_probe({subject!r}, {t_star}, {checkpointed}, {batch}))"
+    statement = (
+        f"from diffrob.bench import memory_probe; print(memory_probe({subject!r}, {t_star}, {checkpointed}, {batch}))"
     )
+    return _in_fresh_process(statement, threads)
+
+
+def chunking_probe(kind: str, size: int, chunk: int) -> int:
+    """Peak memory (bytes, beyond set-up) of one chunked job on the CIFAR-10-architecture UNet (random weights).
+
+    ``kind`` and what ``size`` counts:
+
+    * ``jacobian``: D, the dimension of the Jacobian block taken (the first D pixels of one 3x8x8 image, so the
+      image stays the same); ``chunk`` rows per backward pass;
+    * ``eot``: K, the noise draws of an EOT gradient for one 16x16 image; ``chunk`` (image, draw) pairs per pass;
+    * ``trajectory``: N, the images (32x32) whose every state is kept; ``chunk`` images per pass.
+
+    Run it in a fresh process (:func:`chunking_peak`): on the CPU the figure is a process-wide high-water mark.
+    """
+    from diffrob.measure import jacobian
+    from diffrob.noise import NoiseKeys
+    from diffrob.pipeline import Chunks, DiffusionPurifier
+
+    device = runtime_device()
+    torch.manual_seed(0)
+    unet = cifar10_unet().eval().requires_grad_(False).to(device)
+    schedule = Schedule.from_scheduler(build_scheduler(SCHEDULE))
+    chain = make_chain("reverse", 2, 1000, 1)
+    chunks = Chunks(chain=chunk, jacobian_rows=chunk, trajectory=chunk)
+    n_images = size if kind == "trajectory" else 1
+    purifier = DiffusionPurifier(unet, schedule, chain, NoiseKeys(tuple(range(n_images))), chunks)
+    if kind == "jacobian":
+        image = torch.rand(3, 8, 8, device=device)
+
+        def call() -> Any:
+            def f(batch: torch.Tensor) -> torch.Tensor:
+                return purifier.purify(batch, purifier.noise(0, [0] * batch.shape[0], batch.shape[1:]))
+
+            return jacobian(f, image, chunk, entries=range(size))
+    elif kind == "eot":
+        image = torch.rand(1, 3, 16, 16, device=device)
+
+        def call() -> Any:
+            x = image.clone().requires_grad_(True)
+
+            def mean_image(z: torch.Tensor, noise: Any, kept: Any) -> tuple[torch.Tensor, None]:
+                return purifier.purify(z, noise).flatten(1), None
+
+            purifier.expectation(mean_image, x, [0], list(range(size))).square().sum().backward()
+            return x.grad
+    elif kind == "trajectory":
+        images = torch.rand(size, 3, 32, 32, device=device)
+
+        def call() -> Any:
+            return list(purifier.trajectory(images, range(size), 0))
+    else:
+        raise ValueError(f"unknown chunking probe {kind!r}; expected jacobian, eot or trajectory")
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        call()
+        return int(torch.cuda.max_memory_allocated() - base)
+    base = _reset_peak_rss()
+    call()
+    return _peak_rss() - base
+
+
+def chunking_peak(kind: str, size: int, chunk: int, threads: int = 2) -> int:
+    """:func:`chunking_probe` in a fresh Python process."""
+    return _in_fresh_process(
+        f"from diffrob.bench import chunking_probe; print(chunking_probe({kind!r}, {size}, {chunk}))", threads
+    )
+
+
+def _in_fresh_process(statement: str, threads: int) -> int:
+    """The integer a statement prints, run in a fresh Python process with ``threads`` CPU threads."""
+    code = f"import torch; torch.set_num_threads({threads}); {statement}"
     # Large blocks from mmap, returned on free: the resident set then follows live memory, not glibc's heap.
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
@@ -307,3 +380,51 @@ def projected_minutes(rows: list[dict], n_images: int = 1000, steps: int = 40, t
         r for r in rows if r["subject"] == "cifar10" and r["stage"] == "attack_step" and "ours" in r["method"]
     )
     return n_images * steps * t_star / attack["image_steps_per_s"] / 60
+
+
+def full_shard_rate(batch: int = 100, pgd_steps: int = 3, t_star: int = 100, bf16: bool = False) -> dict[str, Any]:
+    """The CIFAR-10 profile's fixed-randomness PGD shard at full size, one batch, through the workflow's own code.
+
+    ``google/ddpm-cifar10-32``'s UNet and RobustBench's WRN-28-10 (random weights), DDPM at t* with the
+    full chain of t* reverse steps, l_inf PGD (eps 8/255) through :func:`diffrob.attack.attack_set`.
+    An image-step is one PGD step of one image through the whole chain. Returns the rate, the peak
+    device memory and the projected hours of Table 2's fixed-randomness PGD-40 on 1000 images, per seed.
+    """
+    from diffrob.attack import AttackSettings, SpeedOptions, attack_set, purified_classifier
+    from diffrob.pipeline import Chunks, PurifierSpec
+    from diffrob.sources import robustbench_architecture
+
+    device = runtime_device()
+    torch.manual_seed(0)
+    unet = cifar10_unet().to(device)
+    classifier = robustbench_architecture("Standard", "cifar10", "Linf").to(device)
+    scheduler = build_scheduler({**SCHEDULE, "variance_type": "fixed_large", "clip_sample": True})
+    spec = PurifierSpec("ddpm", t_star, t_star, "sample", batch, Chunks(chain=max(batch, 1)))
+    model = purified_classifier(
+        unet, scheduler, classifier, spec, range(batch), 0, "fixed", speed=SpeedOptions(bf16=bf16)
+    )
+    images = torch.rand(batch, 3, 32, 32, device=device)
+    labels = torch.randint(0, 10, (batch,), device=device)
+    warm = AttackSettings(8 / 255, 1, 1 / 30, True, batch)
+    attack_set(model, images, labels, warm, 0, progress=False)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    sync()
+    start = time.perf_counter()
+    attack_set(model, images, labels, AttackSettings(8 / 255, pgd_steps, 1 / 30, True, batch), 0, progress=False)
+    sync()
+    seconds = time.perf_counter() - start
+    rate = batch * pgd_steps / seconds
+    peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else None
+    return {
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "batch": batch,
+        "pgd_steps": pgd_steps,
+        "t_star": t_star,
+        "bf16": bf16,
+        "seconds": seconds,
+        "image_steps_per_s": rate,
+        "peak_gib": None if peak is None else peak / 2**30,
+        "projected_table2_fixed_hours_per_seed": 1000 * 40 / rate / 3600,
+    }

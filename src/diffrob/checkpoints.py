@@ -153,8 +153,16 @@ def robustbench_entry(name: str, dataset: str, threat_model: str) -> dict:
     return zoo[name]
 
 
-def download_robustbench(name: str, dataset: str, threat_model: str, dest: str | Path, sha256: str | None) -> str:
-    """Download a RobustBench model's weights file to ``dest`` (checked); return its sha256."""
+def download_robustbench(
+    name: str, dataset: str, threat_model: str, dest: str | Path, sha256: str | None, url: str | None = None
+) -> str:
+    """Download a RobustBench model's weights file to ``dest`` (checked); return its sha256.
+
+    ``url``: a mirror of the file (``https://`` or ``file://``) read instead of RobustBench's own source;
+    the digest is then ``sha256`` (recorded on first download when None).
+    """
+    if url is not None:
+        return fetch_checked(url_fetcher(url), dest, sha256)
     kind, where = robustbench_download(name, dataset, threat_model)
     if kind == "url" and not sha256:
         sha256 = Path(where).stem.rsplit("-", 1)[-1]  # torchvision file names end in a sha256 prefix
@@ -171,19 +179,49 @@ def hub_lfs_sha256(repo_id: str, revision: str, filename: str) -> str | None:
     return None if lfs is None else str(lfs.sha256)
 
 
-def download_hub(repo_id: str, revision: str, dest: str | Path, sha256: str | None) -> str:
+def mirror_snapshot(mirror: str, local_dir: Path) -> None:
+    """Copy a diffusers repository's UNet and scheduler files from ``mirror`` (a folder URL) into ``local_dir``.
+
+    The configuration files are required; of the weights files the first one present is taken.
+    """
+    from urllib.error import URLError
+
+    base = mirror.rstrip("/")
+    for name in HUB_FILES:
+        url_fetcher(f"{base}/{name}")(local_dir / name)
+    for name in HUB_WEIGHTS:
+        try:
+            url_fetcher(f"{base}/{name}")(local_dir / name)
+            return
+        except (URLError, FileNotFoundError):
+            continue
+
+
+def download_hub(repo_id: str, revision: str, dest: str | Path, sha256: str | None, mirror: str | None = None) -> str:
     """Download a diffusers repository's UNet and scheduler at a pinned revision into folder ``dest``.
 
     The weights file is checked against ``sha256`` or else the hub's published LFS digest at that
-    revision. Returns the weights' digest.
+    revision. ``mirror``: a folder URL (``https://`` or ``file://``) holding the repository's files at
+    that revision, read instead of the hub; without a ``sha256`` its digest is recorded on first
+    download and enforced afterwards. Returns the weights' digest.
     """
-    from huggingface_hub import snapshot_download
-
     with atomic_dir(dest) as tmp:
-        snapshot_download(repo_id, revision=revision, local_dir=str(tmp), allow_patterns=[*HUB_FILES, *HUB_WEIGHTS])
-        shutil.rmtree(Path(tmp) / ".cache", ignore_errors=True)
+        if mirror is None:
+            from huggingface_hub import snapshot_download
+
+            snapshot_download(repo_id, revision=revision, local_dir=str(tmp), allow_patterns=[*HUB_FILES, *HUB_WEIGHTS])
+            shutil.rmtree(Path(tmp) / ".cache", ignore_errors=True)
+        else:
+            mirror_snapshot(mirror, Path(tmp))
         weights = next((Path(tmp) / w for w in HUB_WEIGHTS if (Path(tmp) / w).is_file()), None)
         if weights is None:
             raise FileNotFoundError(f"{repo_id}@{revision}: none of {', '.join(HUB_WEIGHTS)} in the repository")
-        expected = sha256 or hub_lfs_sha256(repo_id, revision, weights.name)
-        return verify_sha256(weights, expected, name=f"{dest}/{weights.name} ({repo_id}@{revision})")
+        if mirror is None:
+            expected = sha256 or hub_lfs_sha256(repo_id, revision, weights.name)
+        else:
+            expected = expected_digest(dest, sha256)
+        actual = verify_sha256(weights, expected, name=f"{dest}/{weights.name} ({repo_id}@{revision})")
+    if expected is None:
+        write_text(f"{actual}  {Path(dest).name}/{weights.name}\n", digest_record(dest))
+        LOG.warning("%s: no sha256 given; recorded %s in %s (pin it in the config)", dest, actual, digest_record(dest))
+    return actual

@@ -16,20 +16,18 @@ from torch import nn
 from diffrob.attack import (
     AttackSettings,
     PurifiedClassifier,
-    PurifierSpec,
     SpeedOptions,
     attack_gradient,
     attack_set,
-    batch_keys,
     frozen,
-    linf_pgd,
+    linf_pgd_in_batches,
     predict,
     purified_classifier,
-    uses_eot,
 )
 from diffrob.data import ImageSet
 from diffrob.io import atomic_path, require_file
 from diffrob.models import load_classifier, load_diffusion
+from diffrob.pipeline import PurifierSpec
 from diffrob.runtime import device
 
 # Fresh test draws of a base seed start here, far from the draws its attack used (counted from 1).
@@ -41,15 +39,13 @@ def accuracy_percent(correct: torch.Tensor) -> float:
     return 100.0 * float(correct.float().mean())
 
 
-def correct_under(
-    model: PurifiedClassifier, images: torch.Tensor, labels: torch.Tensor, indices: torch.Tensor, batch_size: int
-) -> torch.Tensor:
-    """Per-sample correctness of ``model`` on ``images``, keying each batch's noise like the attack."""
+def correct_under(model: PurifiedClassifier, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per-sample correctness of ``model`` on the whole evaluation set (row p at position p), in one call.
 
-    def before(rows: slice, number: int) -> None:
-        model.use_batch(batch_keys(indices[rows], number, model.keying))
-
-    return predict(model, images, batch_size, before) == labels
+    The pipeline chunks the work; under free randomness the call draws one fresh xi for the set.
+    """
+    model.use_batch(range(images.shape[0]))
+    return predict(model, images, max(1, images.shape[0])) == labels
 
 
 def clean_correct(classifier: nn.Module, eval_set: ImageSet, batch_size: int = 256) -> torch.Tensor:
@@ -58,12 +54,12 @@ def clean_correct(classifier: nn.Module, eval_set: ImageSet, batch_size: int = 2
 
 
 def purified_clean_correct(
-    fixed: PurifiedClassifier, free: PurifiedClassifier, eval_set: ImageSet, batch_size: int
+    fixed: PurifiedClassifier, free: PurifiedClassifier, eval_set: ImageSet
 ) -> dict[str, torch.Tensor]:
     """Correctness on purified clean images under xi_s (``fixed``) and under a fresh xi (``free``)."""
     return {
-        "correct_fixed": correct_under(fixed, eval_set.images, eval_set.labels, eval_set.indices, batch_size),
-        "correct_free": correct_under(free, eval_set.images, eval_set.labels, eval_set.indices, batch_size),
+        "correct_fixed": correct_under(fixed, eval_set.images, eval_set.labels),
+        "correct_free": correct_under(free, eval_set.images, eval_set.labels),
     }
 
 
@@ -103,13 +99,13 @@ def load_shard(path: str | Path) -> AttackShard:
 
 
 def shard_accuracies(
-    shard: AttackShard, fixed_other: PurifiedClassifier | None, free: PurifiedClassifier, batch_size: int
+    shard: AttackShard, fixed_other: PurifiedClassifier | None, free: PurifiedClassifier
 ) -> dict[str, float | int | None]:
     """Accuracy of a shard's adversarial set: own test xi; a fresh xi; xi of another seed (transfer, Table 4).
 
     ``acc_transfer`` is None when there is no other seed to transfer to (``fixed_other`` None).
     """
-    args = (shard.adversarial, shard.labels, shard.indices, batch_size)
+    args = (shard.adversarial, shard.labels)
     transfer = None if fixed_other is None else accuracy_percent(correct_under(fixed_other, *args))
     return {
         "acc_own": accuracy_percent(shard.correct),
@@ -119,18 +115,17 @@ def shard_accuracies(
     }
 
 
+def on_device(eval_set: ImageSet) -> ImageSet:
+    """The images and labels of a set on the compute device (indices stay on the CPU)."""
+    return ImageSet(eval_set.images.to(device()), eval_set.labels.to(device()), eval_set.indices)
+
+
 def classifier_metrics(classifier: nn.Module, eval_set: ImageSet, attack: Mapping[str, Any]) -> dict[str, float]:
-    """Clean accuracy of the classifier alone and its accuracy under l_inf PGD at the config's epsilon (%)."""
-    classifier = frozen(classifier)
-    adversarial = linf_pgd(
-        classifier,
-        eval_set.images,
-        eval_set.labels,
-        float(attack["epsilon"]),
-        int(attack["steps"]),
-        float(attack["rel_stepsize"]),
-        bool(attack["random_start"]),
-        seed=0,
+    """Clean accuracy of the classifier alone and its PGD accuracy at the config's epsilon (%), on the device."""
+    classifier = frozen(classifier).to(device())
+    eval_set = on_device(eval_set)
+    adversarial = linf_pgd_in_batches(
+        classifier, eval_set.images, eval_set.labels, AttackSettings.from_mapping(attack), seed=0
     )
     return {
         "clean_acc": accuracy_percent(clean_correct(classifier, eval_set)),
@@ -153,10 +148,10 @@ def purified_clean_metrics(
     """Clean accuracy (%) after purification under xi_s (fixed) and under a fresh xi (free), for one seed."""
     spec = PurifierSpec.from_mapping(chain)
     unet, scheduler, classifier = _load_parts(ddpm_dir, classifier_path)
-    fixed = purified_classifier(unet, scheduler, classifier, spec, seed, "fixed")
-    free = purified_classifier(unet, scheduler, classifier, spec, seed, "free")
-    on_device = ImageSet(eval_set.images.to(device()), eval_set.labels.to(device()), eval_set.indices)
-    correct = purified_clean_correct(fixed, free, on_device, spec.batch_size)
+    indices = eval_set.indices.tolist()
+    fixed = purified_classifier(unet, scheduler, classifier, spec, indices, seed, "fixed")
+    free = purified_classifier(unet, scheduler, classifier, spec, indices, seed, "free")
+    correct = purified_clean_correct(fixed, free, on_device(eval_set))
     return {
         "sampler": spec.sampler,
         "t_star": spec.t_star,
@@ -181,20 +176,15 @@ def run_attack_shard(
     spec = PurifierSpec.from_mapping(chain)
     unet, scheduler, classifier = _load_parts(ddpm_dir, classifier_path)
     speed = SpeedOptions.from_mapping(attack.get("speed"))
+    indices = eval_set.indices.tolist()
+    gradient = attack_gradient(attack_name)
     model = purified_classifier(
-        unet, scheduler, classifier, spec, seed, randomness, gradient=attack_gradient(attack_name), speed=speed
+        unet, scheduler, classifier, spec, indices, seed, randomness, gradient=gradient, speed=speed
     )
-    settings = AttackSettings(
-        float(attack["epsilon"]),
-        int(attack["steps"]),
-        float(attack["rel_stepsize"]),
-        bool(attack["random_start"]),
-        int(attack["batch_size"]),
-        int(attack["eot_samples"]) if uses_eot(attack_name) else 1,
-    )
+    settings = AttackSettings.from_mapping(attack, attack_name)
     dev = device()
     adversarial, correct = attack_set(
-        model, eval_set.images.to(dev), eval_set.labels.to(dev), eval_set.indices, settings, attack_seed=seed
+        model, eval_set.images.to(dev), eval_set.labels.to(dev), settings, attack_seed=seed
     )
     info = {
         "sampler": spec.sampler,
@@ -229,10 +219,13 @@ def measure_shard(
     if partner is not None and int(partner) == seed:
         raise ValueError(f"{shard_path}: transfer seed s' = {partner} equals the shard's own seed")
     unet, scheduler, classifier = _load_parts(ddpm_dir, classifier_path)
+    indices = shard.indices.tolist()
     fixed_other = (
-        None if partner is None else purified_classifier(unet, scheduler, classifier, spec, int(partner), "fixed")
+        None
+        if partner is None
+        else purified_classifier(unet, scheduler, classifier, spec, indices, int(partner), "fixed")
     )
-    free = purified_classifier(unet, scheduler, classifier, spec, seed, "free", first_draw=FRESH_TEST_DRAWS)
+    free = purified_classifier(unet, scheduler, classifier, spec, indices, seed, "free", first_draw=FRESH_TEST_DRAWS)
     dev = device()
     moved = AttackShard(shard.adversarial.to(dev), shard.labels.to(dev), shard.indices, shard.correct, shard.info)
-    return {**shard.info, "transfer_seed": partner, **shard_accuracies(moved, fixed_other, free, spec.batch_size)}
+    return {**shard.info, "transfer_seed": partner, **shard_accuracies(moved, fixed_other, free)}

@@ -15,11 +15,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from diffrob.attack import PurifierSpec, frozen, linf_pgd, predict
+from diffrob.attack import AttackSettings, frozen, linf_pgd_in_batches, predict
 from diffrob.data import ImageSet
-from diffrob.evaluate import accuracy_percent, load_shard
+from diffrob.evaluate import AttackShard, accuracy_percent, load_shard
+from diffrob.features import FeatureFunction, features_in_chunks
 from diffrob.labels import ATTACK_LABELS, SAMPLER_LABELS
 from diffrob.measure import (
+    central_patch,
     centroid_distances,
     compression_rate,
     direction_correlations,
@@ -34,9 +36,9 @@ from diffrob.measure import (
     trajectory_distances,
     variance_decomposition,
 )
-from diffrob.models import classifier_features, load_classifier, load_diffusion
-from diffrob.noise import chain_noise, uniform
-from diffrob.purify import Chain, Schedule, make_chain, purify, purify_trajectory
+from diffrob.models import load_classifier, load_diffusion
+from diffrob.noise import uniform
+from diffrob.pipeline import DiffusionPurifier, PurifierSpec, build_purifier
 from diffrob.report import result_row
 from diffrob.runtime import device
 
@@ -49,37 +51,34 @@ def row(artifact: str, row_name: str, column: str, values: Sequence[float] | tor
     return entry
 
 
-class Purifier:
-    """A loaded purifier f_xi with its chain; noise keyed by data-set index (eq. 12-13)."""
+def load_purifier(ddpm_dir: str | Path, chain: Mapping[str, Any], indices: Sequence[int]) -> DiffusionPurifier:
+    """The purification pipeline of a job: the diffusion model of ``ddpm_dir`` on the device, run as ``chain`` says.
 
-    def __init__(self, ddpm_dir: str | Path, chain: Mapping[str, Any]):
-        spec = PurifierSpec.from_mapping(chain)
-        unet, scheduler = load_diffusion(ddpm_dir)
-        self.unet = frozen(unet.to(device()))
-        self.schedule = Schedule.from_scheduler(scheduler)
-        self.chain: Chain = make_chain(spec.sampler, spec.t_star, self.schedule.num_train_timesteps, spec.reverse_steps)
-        self.spec = spec
+    Noise is keyed over an evaluation set with data-set ``indices``.
+    """
+    unet, scheduler = load_diffusion(ddpm_dir)
+    return build_purifier(frozen(unet.to(device())), scheduler, PurifierSpec.from_mapping(chain), indices)
 
-    def noise(self, seed: int, keys: Sequence[int], shape: Sequence[int]):
-        """xi_s for the samples ``keys``."""
-        c = self.chain
-        return chain_noise(seed, list(keys), shape, c.forward_timesteps, c.reverse_timesteps).to(device())
 
-    def __call__(self, images: torch.Tensor, keys: Sequence[int], seed: int) -> torch.Tensor:
-        """f_xi_s(images), batch by batch, without gradients."""
-        out = []
-        with torch.no_grad():
-            for start in range(0, images.shape[0], self.spec.batch_size):
-                rows = slice(start, start + self.spec.batch_size)
-                chunk = images[rows].to(device())
-                noise = self.noise(seed, list(keys)[rows], chunk.shape[1:])
-                out.append(purify(self.unet, self.schedule, self.chain, chunk, noise).cpu())
-        return torch.cat(out)
+def evaluation_shard(path: str | Path, eval_set: ImageSet) -> AttackShard:
+    """An attack shard whose rows are the evaluation set's samples in order (else ``ValueError`` naming the file)."""
+    shard = load_shard(path)
+    if shard.indices.tolist() != eval_set.indices.tolist():
+        raise ValueError(f"{path}: its images are not the evaluation set's (indices differ)")
+    return shard
 
-    def trajectory(self, images: torch.Tensor, keys: Sequence[int], seed: int) -> list[torch.Tensor]:
-        """Every state of f_xi_s(images) in pixel units."""
-        noise = self.noise(seed, keys, images.shape[1:])
-        return [s.cpu() for s in purify_trajectory(self.unet, self.schedule, self.chain, images.to(device()), noise)]
+
+def trajectory_along(
+    purifier: DiffusionPurifier, images: torch.Tensor, positions: Sequence[int], seed: int, clean: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """l2 and l_inf distances to ``clean`` of every state of f_xi_s(images), chunk by chunk: (n_states, N) each."""
+    parts: list[dict[str, torch.Tensor]] = []
+    start = 0
+    for states in purifier.trajectory(images, positions, seed):
+        stop = start + states[0].shape[0]
+        parts.append(trajectory_distances(states, clean[start:stop]))
+        start = stop
+    return {norm: torch.cat([p[norm] for p in parts], dim=1) for norm in ("l2", "linf")}
 
 
 def uniform_perturbation(images: torch.Tensor, epsilon: float, seed: int) -> torch.Tensor:
@@ -100,17 +99,17 @@ def trajectories(
     ``shards`` maps an attack name (pgd, pgd_eot, bpda, bpda_eot) to a shard; uniform noise at each of
     ``uniform_epsilons`` is added. Returns per-state mean and sd over images, and init/max/end rows.
     """
-    purifier = Purifier(ddpm_dir, chain)
+    purifier = load_purifier(ddpm_dir, chain, eval_set.indices.tolist())
     inputs = {ATTACK_LABELS[name]: load_shard(path).adversarial for name, path in shards.items()}
     for k, eps in enumerate(uniform_epsilons):
         inputs[f"Uniform {eps:g}"] = uniform_perturbation(eval_set.images, eps, seed=7919 + k)
     c = purifier.chain
     xs = process_time(len(c.forward_timesteps), c.t_star, c.reverse_timesteps)
-    label = SAMPLER_LABELS[purifier.spec.sampler]
+    label = SAMPLER_LABELS[c.sampler]
     series, rows = {}, []
-    keys = eval_set.indices.tolist()
+    positions = range(len(eval_set))
     for name, images in tqdm(inputs.items(), desc="trajectories"):
-        d = trajectory_distances(purifier.trajectory(images, keys, seed), eval_set.images)
+        d = trajectory_along(purifier, images, positions, seed, eval_set.images)
         series[name] = {
             norm: {"mean": d[norm].mean(1).tolist(), "sd": d[norm].std(1).tolist()} for norm in ("l2", "linf")
         }
@@ -119,42 +118,42 @@ def trajectories(
             rows.append(row("tableS3" if norm == "l2" else "tableS4", f"{label} {name}", f"{norm}_init", d[norm][0]))
             rows.append(row("tableS3" if norm == "l2" else "tableS4", f"{label} {name}", f"{norm}_max", d[norm][peak]))
             rows.append(row("tableS3" if norm == "l2" else "tableS4", f"{label} {name}", f"{norm}_end", d[norm][-1]))
-    return {"sampler": purifier.spec.sampler, "t_star": c.t_star, "x": xs, "series": series, "rows": rows}
+    return {"sampler": c.sampler, "t_star": c.t_star, "x": xs, "series": series, "rows": rows}
 
 
 def table1(
     ddpm_dir: str | Path,
-    classifier_path: str | Path,
     eval_set: ImageSet,
     chain: Mapping[str, Any],
     shard_paths: Sequence[str | Path],
+    features: FeatureFunction,
 ) -> dict[str, Any]:
     """Table 1: l2, l_inf, SSIM and FID to the clean images before -> after purification under xi_s.
 
-    One value per seed (the shard's own xi_s), reported as mean +- sd over seeds. FID uses the
-    classifier's penultimate features (offline stand-in for Inception features).
+    One value per seed (the shard's own xi_s), reported as mean +- sd over seeds. FID is the Frechet
+    distance of ``features`` (pytorch-fid's Inception at paper scale, :mod:`diffrob.features`).
     """
-    purifier = Purifier(ddpm_dir, chain)
-    classifier = frozen(load_classifier(classifier_path))
+    purifier = load_purifier(ddpm_dir, chain, eval_set.indices.tolist())
     clean = eval_set.images
-    with torch.no_grad():
-        clean_features = classifier_features(classifier, clean)
+
+    def features_of(images: torch.Tensor) -> torch.Tensor:
+        return features_in_chunks(features, images, purifier.chunks.chain, purifier.device)
+
+    clean_features = features_of(clean)
     per_seed: dict[str, list[float]] = {}
     for path in tqdm(shard_paths, desc="table 1"):
-        shard = load_shard(path)
-        after = purifier(shard.adversarial, shard.indices.tolist(), int(shard.info["seed"]))
+        shard = evaluation_shard(path, eval_set)
+        after = purifier(shard.adversarial, range(len(eval_set)), int(shard.info["seed"]))
         for stage, images in (("before", shard.adversarial), ("after", after)):
-            with torch.no_grad():
-                features = classifier_features(classifier, images)
             values = {
                 "l2": float(l2_distance(images, clean).mean()),
                 "linf": float(linf_distance(images, clean).mean()),
                 "ssim": float(ssim(images, clean).mean()),
-                "fid": frechet_distance(features, clean_features),
+                "fid": frechet_distance(features_of(images), clean_features),
             }
             for metric, value in values.items():
                 per_seed.setdefault(f"{metric}_{stage}", []).append(value)
-    label = SAMPLER_LABELS[purifier.spec.sampler]
+    label = SAMPLER_LABELS[purifier.chain.sampler]
     return {"rows": [row("table1", label, column, values) for column, values in per_seed.items()]}
 
 
@@ -172,15 +171,14 @@ def randomness(
     Per image: the variance decomposition and SNR (eq. 7, 11), centroid radii and direction
     correlations; reported as mean +- sd over images (Tables S5, S6; Fig. 2d-f).
     """
-    purifier = Purifier(ddpm_dir, chain)
+    purifier = load_purifier(ddpm_dir, chain, eval_set.indices.tolist())
     images = eval_set.images[:n_images]
     parts: dict[str, list[float]] = {}
     pooled: dict[str, list[float]] = {}
     for i in tqdm(range(images.shape[0]), desc="randomness (images)"):
         x0 = images[i : i + 1].expand(n_perturbations, *images.shape[1:])
         perturbed = uniform_perturbation(x0, epsilon, seed=104729 + i)
-        key = int(eval_set.indices[i])
-        outputs = torch.stack([purifier(perturbed, [key] * n_perturbations, seed) for seed in range(n_seeds)])
+        outputs = torch.stack([purifier(perturbed, [i] * n_perturbations, seed) for seed in range(n_seeds)])
         flat_out, flat_in = outputs.reshape(n_seeds, n_perturbations, -1), perturbed.reshape(n_perturbations, -1)
         for name, value in variance_decomposition(flat_out).items():
             parts.setdefault(name, []).append(value)
@@ -202,27 +200,46 @@ def randomness(
 
 
 def jacobian_spectrum(
-    ddpm_dir: str | Path, eval_set: ImageSet, chain: Mapping[str, Any], n_images: int, seed: int
+    ddpm_dir: str | Path,
+    eval_set: ImageSet,
+    chain: Mapping[str, Any],
+    n_images: int,
+    seed: int,
+    patch: int | None = None,
 ) -> dict[str, Any]:
-    """Singular values of the exact Jacobian of f_xi at clean images (Fig. 3a), xi = xi_s fixed."""
-    purifier = Purifier(ddpm_dir, chain)
+    """Singular values of the exact Jacobian of f_xi at clean images (Fig. 3a), xi = xi_s fixed.
+
+    ``patch``: restrict the Jacobian to the central ``patch`` x ``patch`` pixels (all channels) of input
+    and output, a principal block of J; None takes the whole image. Rows are taken
+    ``chunks.jacobian_rows`` per backward pass.
+    """
+    purifier = load_purifier(ddpm_dir, chain, eval_set.indices.tolist())
     values = []
+    shape = tuple(eval_set.images.shape[1:])
+    entries = None if patch is None else central_patch(shape, int(patch))
     for i in tqdm(range(n_images), desc="jacobians"):
-        x0, key = eval_set.images[i].to(device()), int(eval_set.indices[i])
-        noise = purifier.noise(seed, [key] * x0.numel(), x0.shape)
+        x0 = eval_set.images[i].to(purifier.device)
 
-        def f(batch: torch.Tensor, noise=noise) -> torch.Tensor:
-            return purify(purifier.unet, purifier.schedule, purifier.chain, batch, noise, checkpointed=True)
+        def f(batch: torch.Tensor, position: int = i) -> torch.Tensor:
+            noise = purifier.noise(seed, [position] * batch.shape[0], batch.shape[1:])
+            return purifier.purify(batch, noise)
 
-        values.append(singular_values(jacobian(f, x0)).cpu())
+        values.append(singular_values(jacobian(f, x0, purifier.chunks.jacobian_rows, entries)))
     sv = torch.cat(values)
-    label = SAMPLER_LABELS[purifier.spec.sampler]
+    label = SAMPLER_LABELS[purifier.chain.sampler]
     rows = [
         row("fig3a", f"jacobian {label}", "frac_sv_below_0.25", [float((sv < 0.25).double().mean())]),
         row("fig3a", f"jacobian {label}", "frac_sv_above_1", [float((sv > 1.0).double().mean())]),
         row("fig3a", f"jacobian {label}", "median_sv", [float(sv.median())]),
     ]
-    return {"singular_values": sv.tolist(), "rows": rows, "sampler": purifier.spec.sampler}
+    size = "the whole image" if patch is None else f"the central {patch}x{patch} patch"
+    return {
+        "singular_values": sv.tolist(),
+        "rows": rows,
+        "sampler": purifier.chain.sampler,
+        "jacobian_of": size,
+        "dimension": len(entries) if entries is not None else int(eval_set.images[0].numel()),
+    }
 
 
 def compression(
@@ -242,29 +259,27 @@ def compression(
     """
     if not seeds:
         raise ValueError("compression needs at least one base seed")
-    purifier = Purifier(ddpm_dir, chain)
-    x0, keys = eval_set.images, eval_set.indices.tolist()
+    purifier = load_purifier(ddpm_dir, chain, eval_set.indices.tolist())
+    x0, positions = eval_set.images, range(len(eval_set))
     clean_outputs: dict[int, torch.Tensor] = {}
 
     def f_x0(seed: int) -> torch.Tensor:
         if seed not in clean_outputs:
-            clean_outputs[seed] = purifier(x0, keys, seed)
+            clean_outputs[seed] = purifier(x0, positions, seed)
         return clean_outputs[seed]
 
     uniform_rates = []
     for k, seed in enumerate(tqdm(seeds, desc="compression (uniform)")):
         noisy = uniform_perturbation(x0, epsilon, seed=15485863 + k)
-        uniform_rates.append(compression_rate(purifier(noisy, keys, seed), f_x0(seed), noisy, x0))
+        uniform_rates.append(compression_rate(purifier(noisy, positions, seed), f_x0(seed), noisy, x0))
     robust, nonrobust = [], []
     for path in tqdm(shard_paths, desc="compression (shards)"):
-        shard = load_shard(path)
+        shard = evaluation_shard(path, eval_set)
         seed = int(shard.info["seed"])
-        if shard.indices.tolist() != keys:
-            raise ValueError(f"{path}: its images are not the evaluation set's (indices differ)")
-        rates = compression_rate(purifier(shard.adversarial, keys, seed), f_x0(seed), shard.adversarial, x0)
+        rates = compression_rate(purifier(shard.adversarial, positions, seed), f_x0(seed), shard.adversarial, x0)
         robust.append(rates[shard.correct])
         nonrobust.append(rates[~shard.correct])
-    spec = purifier.spec
+    spec = purifier.chain
     name = f"{SAMPLER_LABELS[spec.sampler]} t={spec.t_star}"
     rows = [row("compression", name, "uniform", torch.stack(uniform_rates).mean(0))]
     for column, parts in (("pgd_robust", robust), ("pgd_nonrobust", nonrobust)):
@@ -297,22 +312,14 @@ def base_classifier_curve(
     classifier_path: str | Path, eval_set: ImageSet, attack: Mapping[str, Any], scales: Sequence[float]
 ) -> dict[str, Any]:
     """Fig. 3c: the undefended classifier's PGD accuracy at budgets epsilon * alpha for each scale alpha."""
-    classifier = frozen(load_classifier(classifier_path))
+    classifier = frozen(load_classifier(classifier_path)).to(device())
+    images, labels = eval_set.images.to(device()), eval_set.labels.to(device())
     points = []
     for alpha in tqdm(scales, desc="base classifier budgets"):
-        adversarial = linf_pgd(
-            classifier,
-            eval_set.images,
-            eval_set.labels,
-            float(attack["epsilon"]) * alpha,
-            int(attack["steps"]),
-            float(attack["rel_stepsize"]),
-            bool(attack["random_start"]),
-            seed=0,
-        )
-        points.append(
-            {"scale": alpha, "accuracy": accuracy_percent(predict(classifier, adversarial) == eval_set.labels)}
-        )
+        settings = AttackSettings.from_mapping(attack, scale=alpha)
+        adversarial = linf_pgd_in_batches(classifier, images, labels, settings, seed=0)
+        correct = predict(classifier, adversarial, settings.batch_size) == labels
+        points.append({"scale": alpha, "accuracy": accuracy_percent(correct)})
     return {
         "points": points,
         "rows": [row("fig3c", "base classifier", f"pgd_scale_{p['scale']:g}", [p["accuracy"]]) for p in points],

@@ -8,7 +8,7 @@ compression rate (eq. 10, Tables 6-7) and perturbation correlations (Table 5).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -66,11 +66,20 @@ def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
-    """Frechet distance between Gaussians fitted to two feature sets (FID; pytorch-fid's formula)."""
-    from pytorch_fid.fid_score import calculate_frechet_distance
+    """Frechet distance between Gaussians fitted to two feature sets (FID).
 
+    ||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2): pytorch-fid's quantity, with the trace
+    of the root taken from the eigenvalues of the symmetric product, so it stays real when the
+    covariances are singular (fewer images than feature dimensions), where the square root of the
+    non-symmetric product S_a S_b that pytorch-fid takes picks up imaginary parts and raises.
+    """
     fa, fb = features_a.detach().cpu().double().numpy(), features_b.detach().cpu().double().numpy()
-    return float(calculate_frechet_distance(fa.mean(0), np.cov(fa, rowvar=False), fb.mean(0), np.cov(fb, rowvar=False)))
+    cov_a, cov_b = np.atleast_2d(np.cov(fa, rowvar=False)), np.atleast_2d(np.cov(fb, rowvar=False))
+    eigenvalues, eigenvectors = np.linalg.eigh(cov_a)
+    root_a = (eigenvectors * np.sqrt(eigenvalues.clip(min=0))) @ eigenvectors.T
+    trace_root = np.sqrt(np.linalg.eigvalsh(root_a @ cov_b @ root_a).clip(min=0)).sum()
+    shift = fa.mean(0) - fb.mean(0)
+    return float(shift @ shift + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
 
 
 def variance_decomposition(outputs: torch.Tensor) -> dict[str, float]:
@@ -129,18 +138,42 @@ def direction_correlations(outputs: torch.Tensor, inputs: torch.Tensor) -> dict[
     return {"fixed_image": float(fixed_image), "fixed_noise": float(fixed_noise)}
 
 
-def jacobian(function: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor) -> torch.Tensor:
-    """Exact Jacobian (D_out, D_in) of ``function`` at one image ``x0`` (C, H, W), by reverse mode.
+def central_patch(shape: tuple[int, ...], side: int) -> list[int]:
+    """Flat indices (into C x H x W) of the central ``side`` x ``side`` patch of an image, all channels."""
+    channels, height, width = shape
+    if not 1 <= side <= min(height, width):
+        raise ValueError(f"the Jacobian patch side must be in [1, {min(height, width)}], got {side}")
+    top, left = (height - side) // 2, (width - side) // 2
+    grid = torch.arange(channels * height * width).reshape(channels, height, width)
+    return grid[:, top : top + side, left : left + side].flatten().tolist()
 
-    The image is replicated D_out times in one batch and row k is the gradient of output pixel k of
-    copy k, so the cost is one batched backward pass; ``function`` must treat the copies alike
-    (e.g. the same fixed noise for every copy).
+
+def jacobian(
+    function: Callable[[torch.Tensor], torch.Tensor],
+    x0: torch.Tensor,
+    rows_per_pass: int,
+    entries: Sequence[int] | None = None,
+) -> torch.Tensor:
+    """Exact Jacobian of ``function`` at one image ``x0`` (C, H, W), by reverse mode, ``rows_per_pass`` rows at a time.
+
+    Row k is the gradient of output pixel k: ``x0`` is replicated once per row of a pass and each
+    copy's own output pixel is differentiated, so memory is that of ``rows_per_pass`` images,
+    whatever the image size. ``function`` must treat the copies alike (the same fixed noise for
+    every copy). With ``entries`` (flat pixel indices, e.g. :func:`central_patch`) only the block
+    ``J[entries, entries]`` is computed; otherwise the whole (D, D) matrix.
     """
-    d_out = x0.numel()
-    batch = x0.detach().unsqueeze(0).repeat(d_out, *([1] * x0.dim())).requires_grad_(True)
-    out = function(batch).reshape(d_out, -1)
-    out.diagonal().sum().backward()
-    return batch.grad.reshape(d_out, -1).double()
+    if rows_per_pass < 1:
+        raise ValueError(f"rows_per_pass must be >= 1, got {rows_per_pass}")
+    wanted = list(range(x0.numel())) if entries is None else [int(e) for e in entries]
+    blocks = []
+    for start in range(0, len(wanted), rows_per_pass):
+        rows = torch.tensor(wanted[start : start + rows_per_pass], device=x0.device)
+        batch = x0.detach().unsqueeze(0).repeat(len(rows), *([1] * x0.dim())).requires_grad_(True)
+        out = function(batch).reshape(len(rows), -1)
+        out[torch.arange(len(rows), device=x0.device), rows].sum().backward()
+        grad = batch.grad.reshape(len(rows), -1)
+        blocks.append((grad if entries is None else grad[:, torch.tensor(wanted, device=x0.device)]).double().cpu())
+    return torch.cat(blocks)
 
 
 def singular_values(matrix: torch.Tensor) -> torch.Tensor:

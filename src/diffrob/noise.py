@@ -104,11 +104,14 @@ def step_noise(
     """Gaussian noise of one chain step for a batch, shape ``(len(keys), *image_shape)``.
 
     With ``keying="sample"``, ``keys`` are the samples' data-set indices and each sample's noise
-    is drawn from its own seed ``seed(s, i, t)``. With ``keying="batch"``, ``keys`` holds a single
-    batch index ``i`` (repeated or not) and the whole batch is one draw, as in the paper.
+    is drawn from its own seed ``seed(s, i, t)`` (a key repeated in ``keys`` is drawn once). With
+    ``keying="batch"``, ``keys`` holds a single batch index ``i`` (repeated or not) and the whole
+    batch is one draw, as in the paper.
     """
     if keying == "sample":
-        return torch.stack([gaussian(image_shape, step_seed(base_seed, int(i), t, phase)) for i in keys])
+        unique = {int(i): None for i in keys}
+        drawn = {i: gaussian(image_shape, step_seed(base_seed, i, t, phase)) for i in unique}
+        return torch.stack([drawn[int(i)] for i in keys])
     if keying == "batch":
         batch_ids = set(int(i) for i in keys)
         if len(batch_ids) != 1:
@@ -118,20 +121,77 @@ def step_noise(
 
 
 @dataclass(frozen=True)
-class ChainNoise:
-    """Pre-drawn noise xi of a purification chain for one batch.
+class NoiseDraw:
+    """One keyed draw per chain step: base seed s, its keys and the rows of the draw that are used.
 
-    ``forward[k]`` is the draw of forward step ``forward_timesteps[k]``; ``reverse[k]`` that of
-    reverse step ``reverse_timesteps[k]``. Drawing everything up front makes recomputation under
-    gradient checkpointing exact.
+    ``keys`` are sample indices (``keying="sample"``) or one batch index repeated once per row of
+    the paper's batch draw (``keying="batch"``); ``rows`` picks rows of that draw (None: all, in order).
     """
 
-    forward: torch.Tensor  # (n_forward, B, C, H, W)
-    reverse: torch.Tensor  # (n_reverse, B, C, H, W)
+    base_seed: int
+    keys: tuple[int, ...]
+    keying: Keying = "sample"
+    rows: tuple[int, ...] | None = None
+
+    def step(self, t: int, phase: Phase, image_shape: Sequence[int]) -> torch.Tensor:
+        """This draw's noise at step ``t`` (eq. 12-13), on the CPU."""
+        noise = step_noise(self.base_seed, self.keys, t, phase, image_shape, self.keying)
+        return noise if self.rows is None else noise[list(self.rows)]
+
+    @property
+    def size(self) -> int:
+        """Number of samples this draw gives noise to."""
+        return len(self.keys) if self.rows is None else len(self.rows)
+
+
+@dataclass(frozen=True)
+class ChainNoise:
+    """The noise xi of a purification chain for one batch, drawn step by step when a step asks for it.
+
+    The batch is the concatenation of ``draws`` (several base seeds for EOT, several paper batches
+    for a chunk that spans them). Each step's noise is drawn on the CPU from its keyed generator and
+    moved to ``device``, so xi is the same on every device and never held for more than one step;
+    drawing it again (gradient checkpointing recomputes steps) gives the same bits.
+    """
+
+    draws: tuple[NoiseDraw, ...]
+    image_shape: tuple[int, ...]
+    forward_timesteps: tuple[int, ...]
+    reverse_timesteps: tuple[int, ...]
+    device: str = "cpu"
+
+    @property
+    def batch_size(self) -> int:
+        """Number of samples in the batch."""
+        return sum(d.size for d in self.draws)
+
+    def _step(self, t: int, phase: Phase) -> torch.Tensor:
+        noise = torch.cat([d.step(t, phase, self.image_shape) for d in self.draws])
+        return noise.to(self.device, non_blocking=True)
+
+    def forward(self, k: int) -> torch.Tensor:
+        """Noise of the ``k``-th forward step (timestep ``forward_timesteps[k]``), shape (B, C, H, W)."""
+        return self._step(self.forward_timesteps[k], "forward")
+
+    def reverse(self, k: int) -> torch.Tensor:
+        """Noise of the ``k``-th reverse step (timestep ``reverse_timesteps[k]``), shape (B, C, H, W)."""
+        return self._step(self.reverse_timesteps[k], "reverse")
 
     def to(self, device: torch.device | str) -> ChainNoise:
-        """The same noise on ``device``."""
-        return ChainNoise(self.forward.to(device), self.reverse.to(device))
+        """The same noise, delivered on ``device``."""
+        return ChainNoise(self.draws, self.image_shape, self.forward_timesteps, self.reverse_timesteps, str(device))
+
+    def __add__(self, other: ChainNoise) -> ChainNoise:
+        """The noise of two batches stacked along the batch (same chain and image shape)."""
+        if (self.image_shape, self.forward_timesteps, self.reverse_timesteps) != (
+            other.image_shape,
+            other.forward_timesteps,
+            other.reverse_timesteps,
+        ):
+            raise ValueError("only the noise of one chain and image shape can be stacked")
+        return ChainNoise(
+            self.draws + other.draws, self.image_shape, self.forward_timesteps, self.reverse_timesteps, self.device
+        )
 
 
 def chain_noise(
@@ -142,12 +202,72 @@ def chain_noise(
     reverse_timesteps: Sequence[int],
     keying: Keying = "sample",
 ) -> ChainNoise:
-    """Draw the chain noise xi of base seed ``s`` for a batch (eq. 12-13 at every step)."""
-    batch = len(keys)
+    """The chain noise xi of base seed ``s`` for a batch with noise keys ``keys`` (eq. 12-13 at every step)."""
+    return ChainNoise(
+        (NoiseDraw(int(base_seed), tuple(int(k) for k in keys), keying),),
+        tuple(int(n) for n in image_shape),
+        tuple(int(t) for t in forward_timesteps),
+        tuple(int(t) for t in reverse_timesteps),
+    )
 
-    def draw(timesteps: Sequence[int], phase: Phase) -> torch.Tensor:
-        if not timesteps:
-            return torch.zeros((0, batch, *image_shape))
-        return torch.stack([step_noise(base_seed, keys, t, phase, image_shape, keying) for t in timesteps])
 
-    return ChainNoise(draw(forward_timesteps, "forward"), draw(reverse_timesteps, "reverse"))
+@dataclass(frozen=True)
+class NoiseKeys:
+    """Where the noise of each evaluated sample comes from: the one place for keying and batch numbering.
+
+    A sample is named by its *position* in the evaluation set (0 .. N-1); ``indices[p]`` is its
+    index in the data set. With ``keying="sample"`` its noise is keyed by that index. With
+    ``keying="batch"`` (the paper) the set is cut into batches of ``batch_size`` in order, batch
+    ``b`` is one draw keyed by ``b`` and the sample takes row ``p mod batch_size`` of it: the
+    attacks' batches, so every measurement of a sample sees the noise its attack saw, however
+    the work is chunked.
+    """
+
+    indices: tuple[int, ...]
+    keying: Keying = "sample"
+    batch_size: int = 1
+
+    def __post_init__(self) -> None:
+        if self.keying not in ("sample", "batch"):
+            raise ValueError(f"keying must be 'sample' or 'batch', got {self.keying!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+
+    def draws(self, base_seed: int, positions: Sequence[int]) -> tuple[NoiseDraw, ...]:
+        """The draws giving xi of base seed ``base_seed`` to the samples at ``positions``, in order."""
+        n = len(self.indices)
+        bad = [p for p in positions if not 0 <= int(p) < n]
+        if bad:
+            raise IndexError(f"positions {bad[:5]} outside the evaluation set of {n} samples")
+        if self.keying == "sample":
+            return (NoiseDraw(int(base_seed), tuple(self.indices[int(p)] for p in positions), "sample"),)
+        runs: list[tuple[int, list[int]]] = []
+        for p in (int(p) for p in positions):
+            number = p // self.batch_size
+            if not runs or runs[-1][0] != number:
+                runs.append((number, []))
+            runs[-1][1].append(p % self.batch_size)
+        return tuple(
+            NoiseDraw(int(base_seed), (number,) * self.batch_rows(number), "batch", tuple(rows))
+            for number, rows in runs
+        )
+
+    def batch_rows(self, number: int) -> int:
+        """Size of paper batch ``number`` (the last one may be short)."""
+        return min(self.batch_size, len(self.indices) - number * self.batch_size)
+
+    def chain_noise(
+        self,
+        base_seed: int,
+        positions: Sequence[int],
+        image_shape: Sequence[int],
+        chain_steps: tuple[Sequence[int], Sequence[int]],
+    ) -> ChainNoise:
+        """xi of ``base_seed`` for the samples at ``positions``; ``chain_steps``: (forward, reverse) timesteps."""
+        forward, reverse = chain_steps
+        return ChainNoise(
+            self.draws(base_seed, positions),
+            tuple(int(n) for n in image_shape),
+            tuple(int(t) for t in forward),
+            tuple(int(t) for t in reverse),
+        )

@@ -8,12 +8,13 @@ chain keeps the same start and end but visits ``n`` evenly spaced indices, each 
 process always runs its full ``t*`` Markov steps (they cost no network call).
 
 All samplers are pure functions of (UNet, schedule, images, chain, noise): every random draw is
-read from a pre-drawn :class:`diffrob.noise.ChainNoise`. Images are in [0, 1]; the UNet works
+read, step by step, from a keyed :class:`diffrob.noise.ChainNoise`. Images are in [0, 1]; the UNet works
 in [-1, 1].
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -111,14 +112,22 @@ def predict_x0(z: torch.Tensor, eps: torch.Tensor, abar_t: float, clip: bool) ->
 
 
 def ddpm_step(
-    z: torch.Tensor, eps: torch.Tensor, t: int, prev: int, schedule: Schedule, noise: torch.Tensor
+    z: torch.Tensor,
+    eps: torch.Tensor,
+    t: int,
+    prev: int,
+    schedule: Schedule,
+    noise: torch.Tensor,
+    model_variance: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Ancestral DDPM step from index ``t`` to ``prev`` (eq. 2, in its x0-posterior form).
 
     With ``a = abar_t / abar_prev`` and ``b = 1 - a``:
     ``mean = sqrt(abar_prev) b / (1-abar_t) x0_hat + sqrt(a) (1-abar_prev) / (1-abar_t) x_t``,
     which equals eq. 2 when ``x0_hat`` is not clipped; ``sigma^2 = b (1-abar_prev)/(1-abar_t)``
-    ("fixed_small") or ``b`` ("fixed_large"). No noise is added on the step to the clean image.
+    ("fixed_small"), ``b`` ("fixed_large"), or, for "learned_range" (guided diffusion, Nichol &
+    Dhariwal 2021), ``exp(f log b + (1-f) log(b (1-abar_prev)/(1-abar_t)))`` with ``f = (v+1)/2`` from
+    the model's variance output ``model_variance`` = v. No noise is added on the step to the clean image.
     """
     abar_t, abar_p = schedule.abar(t), schedule.abar(prev)
     a = abar_t / abar_p
@@ -127,10 +136,14 @@ def ddpm_step(
     mean = (abar_p**0.5 * b / (1.0 - abar_t)) * x0 + (a**0.5 * (1.0 - abar_p) / (1.0 - abar_t)) * z
     if prev < 0:
         return mean
-    if schedule.variance_type == "fixed_large":
-        variance = b
-    else:
-        variance = max(b * (1.0 - abar_p) / (1.0 - abar_t), 1e-20)
+    posterior = max(b * (1.0 - abar_p) / (1.0 - abar_t), 1e-20)
+    if schedule.variance_type == "learned_range":
+        if model_variance is None:
+            raise ValueError("variance_type learned_range needs a model predicting its variance (2C output channels)")
+        fraction = (model_variance + 1.0) / 2.0
+        log_variance = fraction * math.log(b) + (1.0 - fraction) * math.log(posterior)
+        return mean + torch.exp(0.5 * log_variance) * noise
+    variance = b if schedule.variance_type == "fixed_large" else posterior
     return mean + variance**0.5 * noise
 
 
@@ -149,18 +162,22 @@ def unet_epsilon(unet: nn.Module, z: torch.Tensor, t: int) -> torch.Tensor:
 
 
 def reverse_step(
-    unet: nn.Module, schedule: Schedule, sampler: str, t: int, prev: int, z: torch.Tensor, noise: torch.Tensor
+    unet: nn.Module, schedule: Schedule, sampler: str, t: int, prev: int, z: torch.Tensor, noise: ChainNoise, k: int
 ) -> torch.Tensor:
-    """One reverse step x_t -> x_prev: the UNet's eps, then the DDPM (eq. 2) or DDIM (eq. 3) update.
+    """Reverse step ``k`` of the chain, x_t -> x_prev: the UNet's eps, then the DDPM (eq. 2) or DDIM (eq. 3) update.
 
-    ``noise`` is the step's pre-drawn z (unused by DDIM); learned-sigma outputs keep their eps half.
+    The step's z is drawn from ``noise`` here (DDIM draws none), so a checkpointed step that is
+    recomputed draws the same bits again. Learned-sigma models predict (eps, v): v sets the variance
+    under ``variance_type: learned_range`` and is dropped otherwise.
     """
     eps = unet_epsilon(unet, z, t)
+    model_variance = None
     if eps.shape[1] == 2 * z.shape[1]:  # learned-sigma models predict (eps, variance)
-        eps = eps[:, : z.shape[1]]
+        eps, model_variance = eps[:, : z.shape[1]], eps[:, z.shape[1] :]
     if sampler == "ddim":
         return ddim_step(z, eps, t, prev, schedule)
-    return ddpm_step(z, eps, t, prev, schedule, noise)
+    step_noise = noise.reverse(k).to(z.dtype) if prev >= 0 else torch.zeros((), dtype=z.dtype, device=z.device)
+    return ddpm_step(z, eps, t, prev, schedule, step_noise, model_variance)
 
 
 def iterate_chain(
@@ -180,15 +197,19 @@ def iterate_chain(
     one constraint is that gradients must be taken with ``.backward()`` (as foolbox's PyTorch
     backend does), not ``torch.autograd.grad``.
     """
+    if noise.batch_size != images.shape[0]:
+        raise ValueError(f"the chain noise is for {noise.batch_size} samples, the batch has {images.shape[0]}")
+    if (noise.forward_timesteps, noise.reverse_timesteps) != (chain.forward_timesteps, chain.reverse_timesteps):
+        raise ValueError("the chain noise was drawn for another chain (its timesteps differ)")
     z = to_model_space(images)
     yield z
     for k, t in enumerate(chain.forward_timesteps):
-        z = forward_step(z, t, schedule, noise.forward[k])
+        z = forward_step(z, t, schedule, noise.forward(k).to(z.dtype))
         yield z
     steps = chain.reverse_timesteps
     for k, t in enumerate(steps):
         prev = steps[k + 1] if k + 1 < len(steps) else -1
-        args = (unet, schedule, chain.sampler, t, prev, z, noise.reverse[k])
+        args = (unet, schedule, chain.sampler, t, prev, z, noise, k)
         if checkpointed and torch.is_grad_enabled() and z.requires_grad:
             z = checkpoint(reverse_step, *args, use_reentrant=True)
         else:
@@ -209,17 +230,3 @@ def purify(
     for state in iterate_chain(unet, schedule, chain, images, noise, checkpointed):
         final = state
     return to_pixel_space(final)
-
-
-def purify_trajectory(
-    unet: nn.Module, schedule: Schedule, chain: Chain, images: torch.Tensor, noise: ChainNoise
-) -> list[torch.Tensor]:
-    """Every state of the purification in pixel units (Fig. 1c), input first.
-
-    Intermediate states are mapped by ``(z + 1) / 2`` without clamping, so distances to the clean
-    image along the forward process are not truncated; the last state is clamped like :func:`purify`.
-    """
-    with torch.no_grad():
-        states = [(z + 1.0) / 2.0 for z in iterate_chain(unet, schedule, chain, images, noise)]
-    states[-1] = states[-1].clamp(0.0, 1.0)
-    return states

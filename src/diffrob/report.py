@@ -504,6 +504,30 @@ def claim_artifacts(claim: Any) -> set[str]:
     return {ours[0] for _, ours, _ in claim.evidence} | set(claim.tables) | {f.split("_")[0] for f in claim.figures}
 
 
+def method_sentences(config: Mapping[str, Any]) -> str:
+    """Report text on choices that change numbers: reverse-step variance, resizing, FID features, Jacobian size."""
+    schedule = config.get("diffusion", {}).get("schedule", {})
+    variance = schedule.get("variance_type", "fixed_large")
+    words = {
+        "fixed_large": "the fixed variance β_t",
+        "fixed_small": "the fixed posterior variance β̃_t",
+        "learned_range": "the variance the model predicts (learned range, as DiffPure on ImageNet)",
+    }
+    sentence = f"Reverse DDPM steps use {words.get(variance, variance)}."
+    if config.get("dataset") == "imagenet":
+        sentence += " The 224x224 crops are resized to 256x256 before purification and back after it (bilinear)."
+    measure = config.get("measure", {})
+    fid = measure.get("fid", {})
+    if fid.get("features", "classifier") == "inception":
+        sentence += f" FID on pytorch-fid's InceptionV3 features ({fid.get('dims', 768)}-d), as the paper."
+    else:
+        sentence += " FID on the classifier's penultimate features, an offline stand-in for Inception features."
+    if measure.get("jacobian_patch"):
+        patch = measure["jacobian_patch"]
+        sentence += f" Fig. 3a's Jacobian is its block on the central {patch}x{patch} pixels, not the whole image."
+    return sentence
+
+
 def claim_blocks(
     results: pd.DataFrame,
     targets: pd.DataFrame,
@@ -545,6 +569,7 @@ def claim_blocks(
             f"relative step {attack.get('rel_stepsize')}, EOT over {attack.get('eot_samples')} draws; t* = "
             f"{purification.get('t_star')} with {purification.get('reverse_steps')} respaced reverse steps; "
             f"base seeds {purification.get('seeds')}; {config.get('data', {}).get('n_eval')} evaluation images. "
+            f"{method_sentences(config)} "
             f"diffrob {build.get('diffrob')}, created {build.get('created')}.",
         ),
         ("h2", "Summary"),

@@ -111,12 +111,44 @@ def check_image_counts(config: Mapping[str, Any]) -> None:
             raise ConfigError(f"{key} = {count}: must not exceed data.n_eval = {n_eval} (it measures the first images)")
 
 
+# What a job asks a cluster for when the configuration's resource table says nothing.
+DEFAULT_JOB_RESOURCES = {"mem_mb": 4000, "runtime": 30}
+
+
+def job_resources(config: Mapping[str, Any], rule: str) -> dict[str, int]:
+    """The fixed cluster request of ``rule`` (``mem_mb``, ``runtime`` minutes): built-in, table default, its entry."""
+    table = config.get("resources") or {}
+    return {**DEFAULT_JOB_RESOURCES, **table.get("default", {}), **table.get(rule, {})}
+
+
+def projects_runtime(config: Mapping[str, Any], rule: str) -> bool:
+    """Whether ``rule``'s runtime comes from the projected bill: a rate is given and the rule fixes no runtime."""
+    table = config.get("resources") or {}
+    return "gflops" in table and "runtime" not in table.get(rule, {})
+
+
+# Side (pixels) of the images each data set yields: digits 8x8, CIFAR-10 32x32, ImageNet 224x224 crops.
+IMAGE_SIDES = {"digits": 8, "cifar10": 32, "imagenet": 224}
+
+
+def check_jacobian_patch(config: Mapping[str, Any]) -> None:
+    """The Jacobian's patch fits in the data set's images."""
+    patch = config.get("measure", {}).get("jacobian_patch")
+    side = IMAGE_SIDES.get(config.get("dataset"))
+    if patch is not None and side is not None and int(patch) > side:
+        raise ConfigError(
+            f"measure.jacobian_patch = {patch}: the {config['dataset']} images are {side}x{side} pixels; "
+            f"give at most {side}, or null for the whole image"
+        )
+
+
 RULES: tuple[Callable[[Mapping[str, Any]], None], ...] = (
     check_sources,
     check_depths,
     check_seeds,
     check_attacks,
     check_image_counts,
+    check_jacobian_patch,
 )
 
 

@@ -1,0 +1,7 @@
+"""Download pytorch-fid's FID Inception weights, sha256-checked."""
+
+from diffrob.checkpoints import fetch_checked, url_fetcher
+from diffrob.runtime import configure
+
+configure(1, snakemake.log[0])
+fetch_checked(url_fetcher(snakemake.params.url), snakemake.output[0], snakemake.params.sha256)

@@ -1,0 +1,390 @@
+"""The projected bill of a configuration, before anyone spends it: network evaluations, FLOPs, time, memory.
+
+Per rule of the workflow, from the experiment design (:mod:`diffrob.design`) and the settings:
+
+* UNet and classifier evaluations, counted per image as the code runs them. A full-gradient attack
+  step costs each reverse step 4 UNet evaluations (forward, the checkpoint's recomputation, and a
+  backward of about twice a forward), plus one more forward when an attack batch times K exceeds
+  ``purification.chunks.chain`` (the chunked expectation recomputes each chunk); a BPDA step costs 1.
+  A classifier gradient costs 3 evaluations. The Jacobian takes one backward pass per row.
+* FLOPs: the evaluations times the FLOPs of one evaluation of each network, counted by
+  ``FlopCounterMode`` on one forward pass of the configuration's real architectures, built on the
+  ``meta`` device (no weights, no compute).
+* Wall time: FLOPs over a rate in GFLOP/s, the one ``make bench`` measured on the device or a named one.
+* Peak memory: parameters plus, per image in a chunk, the activations a gradient step saves (counted
+  on the meta device; an upper bound, as tensors saved by several operations count once each) and the
+  chain's checkpointed states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from diffrob.design import Design, Point
+from diffrob.settings import IMAGE_SIDES
+
+CHANNELS = {"digits": 1, "cifar10": 3, "imagenet": 3}
+GRADIENT_STEP_EVALS = 4  # forward + checkpoint recomputation + backward (~2 forwards) per reverse step
+CLASSIFIER_GRADIENT_EVALS = 3
+
+
+@dataclass(frozen=True)
+class NetworkCost:
+    """FLOPs of one forward evaluation per image, parameter bytes, saved activation bytes per image (gradient)."""
+
+    flops: float
+    parameter_bytes: int
+    activation_bytes: int
+
+
+@dataclass(frozen=True)
+class RuleBill:
+    """One rule's share of the bill."""
+
+    rule: str
+    jobs: int
+    unet_evals: float
+    classifier_evals: float
+    flops: float
+    peak_bytes: int
+
+    def hours(self, gflops: float) -> float:
+        """Projected device hours at ``gflops`` GFLOP/s."""
+        return self.flops / (gflops * 1e9) / 3600
+
+
+def measure_network(network: nn.Module, inputs: tuple[torch.Tensor, ...]) -> NetworkCost:
+    """FLOPs of one forward pass per image of ``inputs``; saved-activation bytes of a gradient pass (meta)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        network(*inputs)
+    saved: list[int] = []
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        if tensor.requires_grad:
+            saved.append(tensor.numel() * tensor.element_size())
+        return tensor
+
+    x = inputs[0].detach().requires_grad_(True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        network(x, *inputs[1:])
+    params = sum(p.numel() * p.element_size() for p in network.parameters())
+    n = inputs[0].shape[0]
+    return NetworkCost(counter.get_total_flops() / n, params, sum(saved) // n)
+
+
+def image_shape(config: Mapping[str, Any]) -> tuple[int, int, int]:
+    """(C, H, W) of the data set's images."""
+    side = IMAGE_SIDES[config["dataset"]]
+    return CHANNELS[config["dataset"]], side, side
+
+
+def build_networks(config: Mapping[str, Any]) -> tuple[nn.Module, nn.Module, int]:
+    """The configuration's UNet and classifier on the meta device, and the size the UNet runs at."""
+    from diffrob.models import SmallCNN, build_unet
+
+    channels, side, _ = image_shape(config)
+    diffusion, classifier = config["diffusion"], config["classifier"]
+    with torch.device("meta"):
+        if diffusion.get("source", "train") == "train":
+            unet, unet_side = build_unet(diffusion["unet"], side, channels), side
+        elif diffusion["source"] == "guided":
+            from diffrob.sources import build_guided_unet
+
+            unet, unet_side = (
+                build_guided_unet(diffusion["guided"]["model"]),
+                int(diffusion["guided"]["model"]["image_size"]),
+            )
+        else:
+            from diffrob.bench import cifar10_unet
+
+            unet, unet_side = cifar10_unet(), side
+        if classifier.get("source", "train") == "train":
+            net: nn.Module = SmallCNN(channels, side, 10, int(classifier.get("width", 32)))
+        else:
+            from diffrob.sources import robustbench_architecture
+
+            rb = classifier["robustbench"]
+            net = robustbench_architecture(rb["name"], rb["dataset"], rb["threat_model"])
+    return unet.eval().requires_grad_(False), net.eval().requires_grad_(False), unet_side
+
+
+def network_costs(config: Mapping[str, Any]) -> tuple[NetworkCost, NetworkCost]:
+    """(UNet, classifier) costs of the configuration's architectures at its image sizes."""
+    unet, classifier, unet_side = build_networks(config)
+    channels, side, _ = image_shape(config)
+    x_unet = torch.zeros((1, channels, unet_side, unet_side), device="meta")
+    t = torch.zeros((1,), dtype=torch.long, device="meta")
+    return (
+        measure_network(unet, (x_unet, t)),
+        measure_network(classifier, (torch.zeros((1, channels, side, side), device="meta"),)),
+    )
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The counts the bill multiplies: images, attack steps and batch, EOT draws, chunk sizes."""
+
+    n_eval: int
+    steps: int
+    batch: int
+    eot: int
+    chain_chunk: int
+    jacobian_rows: int
+    reverse_steps: int
+    trajectory_chunk: int
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Workload:
+        """The counts of a validated configuration."""
+        attack, chunks = config["attack"], config["purification"]["chunks"]
+        return cls(
+            int(config["data"]["n_eval"]),
+            int(attack["steps"]),
+            int(attack["batch_size"]),
+            int(attack["eot_samples"]),
+            int(chunks["chain"]),
+            int(chunks["jacobian_rows"]),
+            int(config["purification"]["reverse_steps"]),
+            int(chunks["trajectory"]),
+        )
+
+    def chain(self, point: Point) -> int:
+        """Reverse steps (UNet evaluations) of one purification at ``point``."""
+        return min(self.reverse_steps, point.t_star)
+
+    def attack_evals(self, point: Point, attack: str) -> tuple[float, float]:
+        """(UNet, classifier) evaluations of one attack shard: every step's gradient and the final test."""
+        k = self.eot if attack.endswith("_eot") else 1
+        n = self.chain(point)
+        if attack.startswith("bpda"):
+            per_step = n
+        else:
+            per_step = GRADIENT_STEP_EVALS * n + (n if min(self.batch, self.n_eval) * k > self.chain_chunk else 0)
+        unet = self.n_eval * (self.steps * k * per_step + n)
+        classifier = self.n_eval * (self.steps * k * CLASSIFIER_GRADIENT_EVALS + 1)
+        return unet, classifier
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job of the workflow: its rule, its wildcards (as the rule names them) and its evaluations."""
+
+    rule: str
+    wildcards: tuple[tuple[str, str], ...]
+    unet_evals: float
+    classifier_evals: float
+
+    def flops(self, unet: NetworkCost, classifier: NetworkCost) -> float:
+        """The job's FLOPs."""
+        return self.unet_evals * unet.flops + self.classifier_evals * classifier.flops
+
+
+def _point(point: Point, **more: Any) -> tuple[tuple[str, str], ...]:
+    return (("sampler", point.sampler), ("t", str(point.t_star)), *((k, str(v)) for k, v in more.items()))
+
+
+def jobs(config: Mapping[str, Any]) -> list[Job]:
+    """Every job that computes, with the UNet and classifier evaluations it makes."""
+    design, work = Design.from_config(config), Workload.from_config(config)
+    measure = config["measure"]
+    n = work.n_eval
+    out: list[Job] = []
+    for key in design.shards():
+        wildcards = _point(key.point, attack=key.attack, randomness=key.randomness, seed=key.seed)
+        out.append(Job("attack", wildcards, *work.attack_evals(key.point, key.attack)))
+        tests = 1 + (design.transfer_partner(key) is not None)
+        out.append(Job("measure_shard", wildcards, tests * n * work.chain(key.point), tests * n))
+    for point in design.clean_points():
+        for seed in design.seeds_at(point):
+            out.append(Job("purify_clean", _point(point, seed=seed), 2 * n * work.chain(point), 2 * n))
+    channels, side, _ = image_shape(config)
+    rows = channels * (measure.get("jacobian_patch") or side) ** 2
+    for point in design.main_depth_points():
+        inputs = len(design.trajectory_inputs(point)) + len(measure["uniform_epsilons"])
+        out.append(Job("trajectories", _point(point), inputs * n * work.chain(point), 0))
+        shards = len(design.fixed_shards(point))
+        if shards:
+            out.append(Job("table1_distances", _point(point), shards * n * work.chain(point), (2 * shards + 1) * n))
+        jacobian = measure["jacobian_images"] * rows * GRADIENT_STEP_EVALS * work.chain(point)
+        out.append(Job("jacobian", _point(point), jacobian, 0))
+    for point in design.compression_points():
+        evals = (2 * len(design.compression_seeds(point)) + len(design.fixed_shards(point))) * n * work.chain(point)
+        out.append(Job("compression", _point(point), evals, 0))
+    r = measure["randomness"]
+    evals = r["n_images"] * r["n_perturbations"] * r["n_seeds"] * work.chain(design.main)
+    out.append(Job("randomness", _point(design.main), evals, 0))
+    pgd = n * (work.steps * CLASSIFIER_GRADIENT_EVALS + 2)
+    out.append(Job("classifier_metrics", (), 0, pgd))
+    out.append(Job("base_classifier", (), 0, len(measure["base_classifier_scales"]) * pgd))
+    return out
+
+
+def rule_evaluations(config: Mapping[str, Any]) -> dict[str, tuple[int, float, float]]:
+    """Per rule: (jobs, UNet evaluations, classifier evaluations) of the whole configuration."""
+    out: dict[str, list[float]] = {}
+    for job in jobs(config):
+        entry = out.setdefault(job.rule, [0, 0.0, 0.0])
+        entry[0] += 1
+        entry[1] += job.unet_evals
+        entry[2] += job.classifier_evals
+    return {rule: (int(v[0]), v[1], v[2]) for rule, v in out.items()}
+
+
+def runtime_minutes(
+    config: Mapping[str, Any],
+    rule: str,
+    wildcards: Mapping[str, str],
+    gflops: float,
+    costs: tuple[NetworkCost, NetworkCost],
+    margin: float = 1.5,
+) -> int:
+    """Wall time (minutes) to ask for one job: its projected time at ``gflops``, times ``margin``, plus 10 minutes.
+
+    The job is found by its rule and wildcards; a rule without a planned job gets 10 minutes.
+    """
+    wanted = {k: str(v) for k, v in wildcards.items()}
+    flops = max(
+        (
+            job.flops(*costs)
+            for job in jobs(config)
+            if job.rule == rule and dict(job.wildcards).items() <= wanted.items()
+        ),
+        default=0.0,
+    )
+    return int(flops / (gflops * 1e9) / 60 * margin) + 10
+
+
+CLASSIFIER_RULES = ("classifier_metrics", "base_classifier")
+
+
+def chunk_of(rule: str, work: Workload) -> int:
+    """How many images (or Jacobian rows) one job of ``rule`` holds in memory at once."""
+    if rule == "jacobian":
+        return work.jacobian_rows
+    if rule == "trajectories":
+        return work.trajectory_chunk
+    if rule in CLASSIFIER_RULES:
+        return min(work.batch, work.n_eval)
+    return work.chain_chunk
+
+
+def bounding_setting(rule: str, config: Mapping[str, Any]) -> str:
+    """The setting that bounds the memory of a rule's jobs, as ``key = value`` (empty for unchunked rules)."""
+    chunks = config["purification"]["chunks"]
+    if rule == "jacobian":
+        return f"purification.chunks.jacobian_rows = {chunks['jacobian_rows']}"
+    if rule == "trajectories":
+        return f"purification.chunks.trajectory = {chunks['trajectory']}"
+    if rule in CLASSIFIER_RULES:
+        return f"attack.batch_size = {config['attack']['batch_size']}"
+    if rule in rule_evaluations(config):
+        return f"purification.chunks.chain = {chunks['chain']}"
+    return ""
+
+
+def peak_bytes(rule: str, work: Workload, unet: NetworkCost, classifier: NetworkCost, image_bytes: int) -> int:
+    """Projected peak memory of one job of ``rule``: parameters plus one chunk's gradient activations and states."""
+    chunk = chunk_of(rule, work)
+    if rule in CLASSIFIER_RULES:  # PGD on the classifier alone, attack batches
+        return classifier.parameter_bytes + chunk * (classifier.activation_bytes + image_bytes)
+    per_image = unet.activation_bytes + classifier.activation_bytes + (work.reverse_steps + 2) * image_bytes
+    return unet.parameter_bytes + classifier.parameter_bytes + chunk * per_image
+
+
+def process_peak_bound(
+    rule: str,
+    config: Mapping[str, Any],
+    costs: tuple[NetworkCost, NetworkCost],
+    baseline_bytes: int,
+    extra_network: NetworkCost | None = None,
+) -> int:
+    """Bound on the resident memory of one CPU job of ``rule``: the interpreter's ``baseline_bytes``, each
+    loaded network's weights twice (the file's tensors and the module's while loading), the chunk's
+    activations as :func:`peak_bytes` counts them, and ``extra_network`` (Table 1's Inception) likewise."""
+    unet, classifier = costs
+    work = Workload.from_config(config)
+    channels, side, _ = image_shape(config)
+    image_bytes = 4 * channels * side * side
+    eval_set = 2 * work.n_eval * image_bytes  # the evaluation images and one working copy
+    if rule == "import_classifier":
+        return baseline_bytes + 2 * classifier.parameter_bytes
+    if rule == "import_diffusion":
+        return baseline_bytes + 2 * unet.parameter_bytes
+    if rule not in rule_evaluations(config):
+        return baseline_bytes + eval_set
+    bound = baseline_bytes + eval_set + peak_bytes(rule, work, unet, classifier, image_bytes)
+    bound += classifier.parameter_bytes + (0 if rule in CLASSIFIER_RULES else unet.parameter_bytes)
+    if extra_network is not None:
+        bound += 2 * extra_network.parameter_bytes + chunk_of(rule, work) * extra_network.activation_bytes
+    return bound
+
+
+def bill(config: Mapping[str, Any], costs: tuple[NetworkCost, NetworkCost] | None = None) -> list[RuleBill]:
+    """The per-rule bill of a validated configuration (``costs``: measured on its architectures when None)."""
+    unet, classifier = costs or network_costs(config)
+    work = Workload.from_config(config)
+    channels, side, _ = image_shape(config)
+    image_bytes = 4 * channels * side * side
+    rows = []
+    for rule, (jobs, unet_evals, classifier_evals) in rule_evaluations(config).items():
+        flops = unet_evals * unet.flops + classifier_evals * classifier.flops
+        rows.append(
+            RuleBill(
+                rule, jobs, unet_evals, classifier_evals, flops, peak_bytes(rule, work, unet, classifier, image_bytes)
+            )
+        )
+    return rows
+
+
+def measured_rate(benchmarks_csv: str) -> tuple[float, str] | None:
+    """(GFLOP/s, device) of the CIFAR-10 full-gradient attack step ``make bench`` measured, if it ran."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    if not Path(benchmarks_csv).is_file():
+        return None
+    frame = pd.read_csv(benchmarks_csv)
+    rows = frame[
+        (frame["subject"] == "cifar10") & (frame["stage"] == "attack_step") & frame["method"].str.startswith("ours")
+    ]
+    if rows.empty:
+        return None
+    row = rows.iloc[0]
+    return float(row["achieved_gflops"]), str(row.get("device", "the benchmarked device"))
+
+
+def bill_table(rows: list[RuleBill], gflops: float | None) -> Any:
+    """The bill as a table (pandas), one line per rule and a total; hours only when a rate is given."""
+    import pandas as pd
+
+    records = [
+        {
+            "rule": r.rule,
+            "jobs": r.jobs,
+            "UNet evals": f"{r.unet_evals:.3g}",
+            "classifier evals": f"{r.classifier_evals:.3g}",
+            "PFLOP": r.flops / 1e15,
+            "hours": r.hours(gflops) if gflops else float("nan"),
+            "peak GiB (bound)": r.peak_bytes / 2**30,
+        }
+        for r in rows
+    ]
+    total = {
+        "rule": "total",
+        "jobs": sum(r.jobs for r in rows),
+        "UNet evals": f"{sum(r.unet_evals for r in rows):.3g}",
+        "classifier evals": f"{sum(r.classifier_evals for r in rows):.3g}",
+        "PFLOP": sum(r.flops for r in rows) / 1e15,
+        "hours": sum(r.hours(gflops) for r in rows) if gflops else float("nan"),
+        "peak GiB (bound)": max(r.peak_bytes for r in rows) / 2**30,
+    }
+    return pd.DataFrame([*records, total])
