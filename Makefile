@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: reproduce test lint dag clean restore bench
+.PHONY: reproduce test lint dag clean restore bench plan rehearse rehearse-cifar10 rehearse-imagenet
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ reproduce: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src scripts tests
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=10
 
 lint: $(STAMP)
 	$(BIN)/ruff check src scripts tests
@@ -33,6 +33,18 @@ lint: $(STAMP)
 # Speed and memory of purification and of the full-gradient attack (not a test; a few minutes on 2 cores).
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py --out paper/benchmarks.csv
+
+# The projected bill of a profile before running it: `make plan PROFILE=config/cifar10.yaml [GFLOPS=60000]`.
+PROFILE ?= config.yaml
+plan: $(STAMP)
+	$(BIN)/python scripts/plan.py $(PROFILE) $(if $(GFLOPS),--gflops $(GFLOPS))
+
+# Both paper-scale profiles through every rule on random-weight stand-ins of their sources, counts shrunk
+# (config/rehearsal/); CPU. Outputs, reports and the per-rule memory table under rehearsal/<profile>/.
+rehearse: rehearse-cifar10 rehearse-imagenet
+
+rehearse-cifar10 rehearse-imagenet: rehearse-%: $(STAMP)
+	$(BIN)/python scripts/rehearse.py config/$*.yaml config/rehearsal/$*.yaml --directory rehearsal/$*
 
 # After `dvc pull` / `dvc checkout`: the restored files have new timestamps; tell Snakemake they are current.
 restore: $(STAMP)

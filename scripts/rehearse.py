@@ -1,0 +1,65 @@
+"""`make rehearse`: a paper-scale profile through every rule on random-weight stand-ins of its sources.
+
+python scripts/rehearse.py config/cifar10.yaml config/rehearsal/cifar10.yaml --directory rehearsal/cifar10 \
+    [--cores 2] [-- extra snakemake arguments]
+
+Writes the stand-ins (diffrob.rehearsal) and the overlay that serves them from file:// once, runs the
+workflow in --directory on config.yaml + profile + counts + sources, then prints and writes the memory
+table (paper/rehearsal.md, .csv): per rule the measured peak of its jobs against the bound the chunk
+sizes give. Exits non-zero when the workflow fails or a peak exceeds its bound.
+"""
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from snakemake.utils import update_config, validate
+
+from diffrob.io import write_text
+from diffrob.rehearsal import interpreter_baseline_bytes, memory_table, read_benchmarks, write_sources
+
+ROOT = Path(__file__).resolve().parents[1]
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("profile", type=Path, help="the paper-scale profile, e.g. config/cifar10.yaml")
+parser.add_argument("counts", type=Path, help="its rehearsal counts, e.g. config/rehearsal/cifar10.yaml")
+parser.add_argument("--directory", type=Path, required=True, help="where the rehearsal runs and writes")
+parser.add_argument("--cores", default="2")
+parser.add_argument("snakemake_args", nargs="*", help="passed to snakemake (after --)")
+args = parser.parse_args()
+
+layers = [ROOT / "config.yaml", args.profile.resolve(), args.counts.resolve()]
+config: dict = {}
+for path in layers:
+    update_config(config, yaml.safe_load(path.read_text()))
+validate(config, str(ROOT / "config" / "schema.yaml"), set_default=True)
+
+workdir = args.directory.resolve()
+sources = workdir / "sources.yaml"
+if not sources.is_file():  # written last: its presence means every stand-in is complete
+    print(f"Writing random-weight stand-ins of {args.profile}'s sources into {workdir / 'sources'} ...", flush=True)
+    overlay = write_sources(config, workdir / "sources")
+    write_text(yaml.safe_dump(overlay, sort_keys=False), sources)
+update_config(config, yaml.safe_load(sources.read_text()))
+
+command = [
+    sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+    "--configfile", *map(str, [*layers, sources]), "--cores", args.cores, "--resources", "gpu=1",
+    *args.snakemake_args,
+]  # fmt: skip
+if subprocess.run(command, cwd=ROOT).returncode != 0:
+    sys.exit(f"rehearsal of {args.profile} failed; logs in {workdir / 'logs'}")
+
+table = memory_table(config, read_benchmarks(workdir / "benchmarks"), interpreter_baseline_bytes())
+shown = table.to_string(index=False, float_format=lambda v: f"{v:.0f}")
+heading = (
+    f"Rehearsal of {args.profile} with {args.counts}: peak resident memory per rule (Snakemake benchmarks, "
+    "largest job) against the bound the chunk sizes give (interpreter + 2 x loaded weights + chunk activations)"
+)
+write_text(f"# {heading}\n\n" + table.to_markdown(index=False, floatfmt=".0f") + "\n", workdir / "paper/rehearsal.md")
+table.to_csv(workdir / "paper/rehearsal.csv", index=False)
+print(f"\n{heading}\n{shown}\nReport: {workdir / 'paper/report.html'}; memory table: {workdir / 'paper/rehearsal.md'}")
+over = table[~table["within"]]
+if not over.empty:
+    sys.exit(f"peak memory above its bound in: {', '.join(over['rule'])}")
