@@ -166,6 +166,11 @@ def memory_probe(subject: str, t_star: int, checkpointed: bool, batch: int) -> i
     s.unet.to(device)
     s.classifier.to(device)
     call = attack_step(s, batch, t_star, checkpointed, device)
+    return peak_of(call, device)
+
+
+def peak_of(call: Callable[[], Any], device: torch.device) -> int:
+    """Peak memory (bytes) ``call()`` adds on ``device``: allocator peak on CUDA, resident high-water mark on CPU."""
     if device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -256,15 +261,7 @@ def chunking_probe(kind: str, size: int, chunk: int) -> int:
             return list(purifier.trajectory(images, range(size), 0))
     else:
         raise ValueError(f"unknown chunking probe {kind!r}; expected jacobian, eot or trajectory")
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        call()
-        return int(torch.cuda.max_memory_allocated() - base)
-    base = _reset_peak_rss()
-    call()
-    return _peak_rss() - base
+    return peak_of(call, device)
 
 
 def chunking_peak(kind: str, size: int, chunk: int, threads: int = 2) -> int:
