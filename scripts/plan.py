@@ -5,12 +5,12 @@ python scripts/plan.py config/cifar10.yaml [--gflops 60000] [--bench paper/bench
 
 import argparse
 import sys
+from pathlib import Path
 
 import yaml
-from snakemake.utils import update_config, validate
 
 from diffrob.plan import bill, bill_table, measured_rate
-from diffrob.settings import ConfigError, check_consistency
+from diffrob.settings import ConfigError, check_consistency, merged_config
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("profile", nargs="?", default="config.yaml", help="a profile merged over config.yaml")
@@ -19,15 +19,9 @@ parser.add_argument("--bench", default="paper/benchmarks.csv", help="make bench'
 parser.add_argument("--set", action="append", default=[], metavar="YAML", help="an overlay, e.g. 'data: {folder: x}'")
 args = parser.parse_args()
 
-with open("config.yaml") as handle:
-    config = yaml.safe_load(handle)
-overlays = [] if args.profile == "config.yaml" else [args.profile]
-for path in overlays:
-    with open(path) as handle:
-        update_config(config, yaml.safe_load(handle))
-for text in args.set:
-    update_config(config, yaml.safe_load(text))
-validate(config, "config/schema.yaml", set_default=True)
+overlays = [] if args.profile == "config.yaml" else [Path(args.profile).read_text()]
+layers = [yaml.safe_load(text) for text in [Path("config.yaml").read_text(), *overlays, *args.set]]
+config = merged_config(layers, "config/schema.yaml")
 if config["dataset"] == "imagenet" and not config["data"].get("folder"):
     config["data"]["folder"] = "(not needed to plan)"
 try:

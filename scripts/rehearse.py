@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 import yaml
-from snakemake.utils import update_config, validate
 
 from diffrob.io import write_text
 from diffrob.rehearsal import interpreter_baseline_bytes, memory_table, read_benchmarks, write_sources
+from diffrob.settings import merged_config
 
 ROOT = Path(__file__).resolve().parents[1]
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -26,14 +26,12 @@ parser.add_argument("profile", type=Path, help="the paper-scale profile, e.g. co
 parser.add_argument("counts", type=Path, help="its rehearsal counts, e.g. config/rehearsal/cifar10.yaml")
 parser.add_argument("--directory", type=Path, required=True, help="where the rehearsal runs and writes")
 parser.add_argument("--cores", default="2")
-parser.add_argument("snakemake_args", nargs="*", help="passed to snakemake (after --)")
-args = parser.parse_args()
+argv = sys.argv[1:]
+cut = argv.index("--") if "--" in argv else len(argv)
+args, snakemake_args = parser.parse_args(argv[:cut]), argv[cut + 1 :]  # after --: passed to snakemake
 
 layers = [ROOT / "config.yaml", args.profile.resolve(), args.counts.resolve()]
-config: dict = {}
-for path in layers:
-    update_config(config, yaml.safe_load(path.read_text()))
-validate(config, str(ROOT / "config" / "schema.yaml"), set_default=True)
+config = merged_config([yaml.safe_load(path.read_text()) for path in layers], ROOT / "config" / "schema.yaml")
 
 workdir = args.directory.resolve()
 sources = workdir / "sources.yaml"
@@ -41,12 +39,12 @@ if not sources.is_file():  # written last: its presence means every stand-in is 
     print(f"Writing random-weight stand-ins of {args.profile}'s sources into {workdir / 'sources'} ...", flush=True)
     overlay = write_sources(config, workdir / "sources")
     write_text(yaml.safe_dump(overlay, sort_keys=False), sources)
-update_config(config, yaml.safe_load(sources.read_text()))
+config = merged_config([config, yaml.safe_load(sources.read_text())], ROOT / "config" / "schema.yaml")
 
 command = [
     sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
     "--configfile", *map(str, [*layers, sources]), "--cores", args.cores, "--resources", "gpu=1",
-    *args.snakemake_args,
+    *snakemake_args,
 ]  # fmt: skip
 if subprocess.run(command, cwd=ROOT).returncode != 0:
     sys.exit(f"rehearsal of {args.profile} failed; logs in {workdir / 'logs'}")

@@ -6,19 +6,17 @@ import sys
 import pytest
 import torch
 import yaml
-from snakemake.utils import update_config, validate
+from snakemake.utils import validate
 
 from diffrob.design import Point
 from diffrob.plan import Workload, bill, measure_network, rule_evaluations
+from diffrob.settings import merged_config
 from tests.helpers import ROOT, environment, snakemake
 
 
 def _config(*overlays: str) -> dict:
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    for overlay in overlays:
-        update_config(config, yaml.safe_load((ROOT / overlay).read_text()))
-    validate(config, str(ROOT / "config/schema.yaml"), set_default=True)
-    return config
+    layers = [yaml.safe_load((ROOT / name).read_text()) for name in ("config.yaml", *overlays)]
+    return merged_config(layers, ROOT / "config/schema.yaml")
 
 
 def test_attack_evaluations_follow_the_chain_the_steps_k_and_the_chunk_recomputation():

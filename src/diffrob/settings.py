@@ -9,7 +9,8 @@ points) is not an error: :meth:`diffrob.design.Design.omissions` says what is le
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 DIGITS_IMAGES = 1797  # scikit-learn's UCI digits
@@ -19,6 +20,18 @@ IMAGENET_LIST_IMAGES = 5000  # RobustBench's ImageNet evaluation list
 
 class ConfigError(ValueError):
     """A configuration value is out of range or inconsistent; the message names the key."""
+
+
+def merged_config(layers: Iterable[Mapping[str, Any]], schema: str | Path) -> dict[str, Any]:
+    """The layers merged in order, each over the ones before (as Snakemake merges ``--configfile``s),
+    validated against ``schema`` with its defaults filled in."""
+    from snakemake.utils import update_config, validate
+
+    config: dict[str, Any] = {}
+    for layer in layers:
+        update_config(config, dict(layer))
+    validate(config, str(schema), set_default=True)
+    return config
 
 
 def held_out_images(config: Mapping[str, Any]) -> int:
