@@ -46,6 +46,10 @@ rehearse: rehearse-cifar10 rehearse-imagenet
 rehearse-cifar10 rehearse-imagenet: rehearse-%: $(STAMP)
 	$(BIN)/python scripts/rehearse.py config/$*.yaml config/rehearsal/$*.yaml --directory rehearsal/$*
 
+# The paper-scale profiles' DVC stages (runs/, a DVC project of its own), derived from dvc.yaml's.
+runs/dvc.yaml: dvc.yaml scripts/profile_dvc.py $(STAMP)
+	$(BIN)/python scripts/profile_dvc.py
+
 # After `dvc pull` / `dvc checkout`: the restored files have new timestamps; tell Snakemake they are current.
 restore: $(STAMP)
 	$(BIN)/snakemake --touch --cores 1 --quiet

@@ -41,10 +41,11 @@ if not sources.is_file():  # written last: its presence means every stand-in is 
     write_text(yaml.safe_dump(overlay, sort_keys=False), sources)
 config = merged_config([config, yaml.safe_load(sources.read_text())], ROOT / "config" / "schema.yaml")
 
+# extra arguments first: a target after a list option such as --resources would join its list
 command = [
-    sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+    sys.executable, "-m", "snakemake", *snakemake_args,
+    "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
     "--configfile", *map(str, [*layers, sources]), "--cores", args.cores, "--resources", "gpu=1",
-    *snakemake_args,
 ]  # fmt: skip
 if subprocess.run(command, cwd=ROOT).returncode != 0:
     sys.exit(f"rehearsal of {args.profile} failed; logs in {workdir / 'logs'}")
@@ -53,7 +54,8 @@ table = memory_table(config, read_benchmarks(workdir / "benchmarks"), interprete
 shown = table.to_string(index=False, float_format=lambda v: f"{v:.0f}")
 heading = (
     f"Rehearsal of {args.profile} with {args.counts}: peak resident memory per rule (Snakemake benchmarks, "
-    "largest job) against the bound the chunk sizes give (interpreter + 2 x loaded weights + chunk activations)"
+    "largest job) against the bound the chunk sizes give (interpreter + 256 MiB allowance + 2 x loaded weights "
+    "(3 x in the import rules) + chunk activations)"
 )
 write_text(f"# {heading}\n\n" + table.to_markdown(index=False, floatfmt=".0f") + "\n", workdir / "paper/rehearsal.md")
 table.to_csv(workdir / "paper/rehearsal.csv", index=False)

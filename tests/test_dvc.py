@@ -1,11 +1,12 @@
 """DVC for real: dvc repro on the tiny config, a push/pull round trip, and a targeted rerun."""
 
 import shutil
+import sys
 
 import pytest
 import yaml
 
-from tests.helpers import FAST, digests, run, scratch_repository
+from tests.helpers import FAST, ROOT, digests, run, scratch_repository
 
 CACHED = [
     "data/inputs",
@@ -74,3 +75,17 @@ def test_a_changed_measure_parameter_reruns_only_what_it_touches(reproduced):
     assert "Stage 'models' didn't change" in log and "Stage 'attacks' didn't change" in log
     assert digests(repo, ["data/adversarial", "data/models"]) == attacks_before
     assert digests(repo, [jacobian]) != jacobian_before
+
+
+def test_the_profiles_dvc_yaml_is_generated_from_the_defaults(tmp_path):
+    checked = run([sys.executable, "scripts/profile_dvc.py", "--check"], ROOT)
+    assert checked.returncode == 0, checked.stderr
+    shutil.copytree(ROOT / "runs", tmp_path / "runs", ignore=shutil.ignore_patterns("cifar10", "imagenet", ".dvc"))
+    default = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    default["stages"]["attacks"]["deps"].append("src/diffrob/new_module.py")  # a dep added to the default only
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(default, sort_keys=False))
+    stale = run([sys.executable, "scripts/profile_dvc.py", "--check", "--root", str(tmp_path)], ROOT)
+    assert stale.returncode == 1 and "runs/dvc.yaml is not what" in stale.stderr
+    assert run([sys.executable, "scripts/profile_dvc.py", "--root", str(tmp_path)], ROOT).returncode == 0
+    attacks = yaml.safe_load((tmp_path / "runs/dvc.yaml").read_text())["stages"]["attacks"]["do"]
+    assert "../../src/diffrob/new_module.py" in attacks["deps"] and "data/models" in attacks["deps"]

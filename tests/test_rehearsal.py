@@ -1,8 +1,10 @@
 """The CIFAR-10 profile rehearsed end to end (make rehearse-cifar10): every rule, downloads included, from
-file:// stand-ins in each source's format, on the real architectures with the counts shrunk."""
+file:// stand-ins in each source's format, on the real architectures with the counts shrunk; then DVC
+versions the profile's run folder (runs/, a DVC project of its own) with a push / delete / pull round trip."""
 
 import json
 import math
+import shutil
 import sys
 
 import pandas as pd
@@ -11,7 +13,7 @@ import yaml
 from safetensors import safe_open
 
 from diffrob.checkpoints import sha256_file
-from tests.helpers import ROOT, run, scratch_repository
+from tests.helpers import FAST, ROOT, digests, run, scratch_repository
 
 EVERY_RULE = {
     "download_cifar10", "prepare_inputs", "download_classifier", "import_classifier", "download_diffusion",
@@ -60,3 +62,37 @@ def test_the_downloads_read_the_file_stand_ins_and_keep_their_digests(rehearsed)
     assert sha256_file(classifier) == sources["classifier"]["robustbench"]["sha256"]
     table1 = json.loads((workdir / "data/measurements/ddpm-t100/table1.json").read_text())
     assert (table1["fid_features"], table1["fid_dims"]) == ("inception", 768)
+
+
+@pytest.mark.workflow
+def test_dvc_versions_the_profile_run_with_a_push_pull_round_trip(rehearsed, tmp_path):
+    repo, _ = rehearsed
+    profiles = {"profiles": {"cifar10": {
+        "profile": "config/cifar10.yaml",
+        "configs": "../../config.yaml ../../config/cifar10.yaml ../../config/rehearsal/cifar10.yaml sources.yaml",
+    }}}  # fmt: skip
+    runs = repo / "runs"
+    (runs / "profiles.yaml").write_text(yaml.safe_dump(profiles))
+    (runs / "dvc.yaml").write_text((runs / "dvc.yaml").read_text().replace("--cores all --resources gpu=1", FAST))
+    result = run(["dvc", "repro"], runs)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lock = yaml.safe_load((runs / "dvc.lock").read_text())
+    assert set(lock["stages"]) == {"models@cifar10", "attacks@cifar10", "measurements@cifar10", "paper@cifar10"}
+    # models, attacks and measurements (persisted outputs) were current; DVC removes the paper stage's
+    # outputs before running it, so that stage remakes them
+    assert "Nothing to be done" in result.stdout + result.stderr
+    assert not (repo / "dvc.lock").exists()  # the default's project never ran the profile's stages
+
+    workdir = runs / "cifar10"
+    assert run(["dvc", "remote", "add", "--local", "-d", "store", str(tmp_path / "store")], runs).returncode == 0
+    assert run(["dvc", "push"], runs).returncode == 0
+    before = digests(workdir, CACHED)
+    shutil.rmtree(runs / ".dvc" / "cache")
+    for path in CACHED:
+        target = workdir / path
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    pulled = run(["dvc", "pull"], runs)
+    assert pulled.returncode == 0, pulled.stderr
+    assert digests(workdir, CACHED) == before
+    status = run(["dvc", "status"], runs)
+    assert "Data and pipelines are up to date" in status.stdout, status.stdout

@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from diffrob.data import read_cifar10_binary, read_imagenet_folder
-from diffrob.rehearsal import memory_table, read_benchmarks, write_cifar10_archive, write_imagenet_folder
+from diffrob.rehearsal import (
+    interpreter_peak_bytes,
+    memory_table,
+    read_benchmarks,
+    write_cifar10_archive,
+    write_imagenet_folder,
+)
 from tests.test_plan import _config
 
 
@@ -44,3 +50,18 @@ def test_a_peak_above_the_chunk_bound_is_flagged(tmp_path, rss, within):
     assert bool(row["within"]) is within
     assert row["peak MiB"] == rss and row["bound MiB"] > 800
     assert torch.isfinite(torch.tensor(row["bound MiB"]))
+
+
+@pytest.mark.parametrize(
+    "rule, rss, within", [("figure", 900.0, True), ("figure", 1400.0, False), ("import_classifier", 1400.0, True)]
+)
+def test_rules_without_a_chunk_are_bounded_by_the_interpreter_and_their_weights(tmp_path, rule, rss, within):
+    config = _config("config/cifar10.yaml", "config/rehearsal/cifar10.yaml")
+    row = memory_table(config, _benchmarks(tmp_path, {rule: rss}), 800 * 2**20).set_index("rule").loc[rule]
+    assert row["bounded by"] == "weights and interpreter only"
+    assert bool(row["within"]) is within
+
+
+def test_the_interpreter_peak_is_the_childs_own_not_its_parents():
+    ballast = b"\1" * (600 * 2**20)  # raise this process's high-water mark well above a bare interpreter's
+    assert interpreter_peak_bytes("pass") < 200 * 2**20 < len(ballast)

@@ -200,23 +200,35 @@ def inception_cost() -> Any:
 
 
 BASELINE_IMPORTS = """
-import resource
 import matplotlib.pyplot, pandas, scipy, skimage, snakemake, torch, torchvision, diffusers
 from diffrob.compat import import_robustbench
 import_robustbench()
 import guided_diffusion.script_util, pytorch_fid.inception, robustbench
 import diffrob.attack, diffrob.experiments, diffrob.features, diffrob.report
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
+
+REPORT_PEAK = """
+import resource, sys
+try:  # this process's own high-water mark (ru_maxrss would carry the forking parent's)
+    print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) * 1024)
+except OSError:  # no /proc (macOS): ru_maxrss, in bytes there
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def interpreter_peak_bytes(code: str) -> int:
+    """Peak resident memory of a fresh interpreter that runs ``code`` (its own high-water mark: on Linux a
+    child's ``ru_maxrss`` starts from its parent's, so a large parent would inflate it)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code + REPORT_PEAK], capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1])
 
 
 def interpreter_baseline_bytes() -> int:
     """Peak resident memory of a fresh interpreter that imports every library a job of the workflow imports."""
-    import subprocess
-    import sys
-
-    out = subprocess.run([sys.executable, "-c", BASELINE_IMPORTS], capture_output=True, text=True, check=True)
-    return int(out.stdout.split()[-1]) * 1024  # ru_maxrss is in KiB on Linux
+    return interpreter_peak_bytes(BASELINE_IMPORTS)
 
 
 def read_benchmarks(folder: str | Path) -> Any:
