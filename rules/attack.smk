@@ -12,6 +12,8 @@ rule attack:
     params:
         chain=chain_params,
         attack=config["attack"],
+        # finished batches, kept across kills and resubmissions until the shard is written
+        partial="data/partial/adversarial/{sampler}-t{t}/{attack}-{randomness}-seed{seed}",
     threads: 2
     resources:
         **job_resources("attack"),

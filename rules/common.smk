@@ -1,10 +1,12 @@
 # Validation before any job, and the helpers that name every file of the flow.
 from pathlib import Path
 
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 from diffrob.design import Design, Point, ShardKey
 from diffrob.features import fid_weights_url
+from diffrob.io import remove_stale_temporaries, try_exclusive_lock
 from diffrob.settings import ConfigError, check_consistency
 from diffrob.settings import job_resources as _job_resources
 from diffrob.settings import projects_runtime
@@ -14,6 +16,20 @@ try:
     check_consistency(config)
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
+
+# Restarting after a kill -9 is running the same command again. A run of this folder holds an flock on
+# .snakemake/diffrob-run.lock, which the kernel releases when the run dies however it dies; when it is free,
+# Snakemake's directory locks and the temporaries of interrupted atomic writes are a killed run's
+# left-overs and are removed (Snakemake's own --rerun-incomplete, set in the profiles, redoes its jobs).
+if workflow.is_main_process:
+    RUN_LOCK = try_exclusive_lock(".snakemake/diffrob-run.lock")  # held until this process exits
+    if RUN_LOCK is not None:
+        stale = sorted(Path(".snakemake/locks").glob("*.lock"))
+        for lock in stale:
+            lock.unlink()
+        stale += remove_stale_temporaries(["data", "paper"])
+        if stale:
+            logger.warning(f"removed left-overs of an interrupted run: {', '.join(map(str, stale))}")
 
 DATASET = config["dataset"]
 CLASSIFIER_SOURCE = config["classifier"]["source"]  # defaults filled in by the schema

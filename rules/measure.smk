@@ -4,6 +4,7 @@
 rule measure_shard:
     input:
         shard="data/adversarial/{sampler}-t{t}/{attack}-{randomness}-seed{seed}.safetensors",
+        eval="data/inputs/eval.safetensors",
         ddpm="data/models/ddpm",
         classifier="data/models/classifier.safetensors",
     output:
@@ -86,6 +87,7 @@ rule randomness:
         chain=chain_params,
         sizes=config["measure"]["randomness"],
         epsilon=config["attack"]["epsilon"],
+        partial="data/partial/randomness/{sampler}-t{t}",  # finished images, kept until the output is written
     threads: 2
     resources:
         **job_resources("randomness"),
@@ -109,6 +111,7 @@ rule jacobian:
         n_images=config["measure"]["jacobian_images"],
         patch=config["measure"]["jacobian_patch"],
         seed=DESIGN.seeds[0],
+        partial="data/partial/jacobian/{sampler}-t{t}",  # finished images, kept until the output is written
     threads: 2
     resources:
         **job_resources("jacobian"),

@@ -1,11 +1,16 @@
-"""One attack shard: adversarial examples against the purified classifier."""
+"""One attack shard: adversarial examples against the purified classifier, resumable batch by batch."""
+
+import logging
 
 from diffrob.data import load_image_set
 from diffrob.evaluate import run_attack_shard, save_shard
+from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure
 
 configure(snakemake.threads, snakemake.log[0])
 w = snakemake.wildcards
+settings = {"chain": snakemake.params.chain, "attack": snakemake.params.attack, "wildcards": dict(w)}
+store = BatchStore(snakemake.params.partial, job_identity(settings, snakemake.input))
 shard = run_attack_shard(
     snakemake.input.ddpm,
     snakemake.input.classifier,
@@ -15,5 +20,8 @@ shard = run_attack_shard(
     w.attack,
     w.randomness,
     int(w.seed),
+    store,
 )
 save_shard(shard, snakemake.output[0])
+logging.getLogger("attack").info("batches reused from %s: %s; computed: %s", store.folder, store.reused, store.saved)
+store.clear()

@@ -1,13 +1,15 @@
-"""Randomness dominance: variance decomposition, SNR, centroid radii, direction correlations."""
+"""Randomness dominance: variance decomposition, SNR, centroid radii, direction correlations (resumable per image)."""
 
 from diffrob.data import load_image_set
 from diffrob.experiments import randomness
 from diffrob.io import write_json
+from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure
 
 configure(snakemake.threads, snakemake.log[0])
 p = snakemake.params
 sizes = p.sizes
+store = BatchStore(p.partial, job_identity({"chain": p.chain, "sizes": sizes, "epsilon": p.epsilon}, snakemake.input))
 result = randomness(
     snakemake.input.ddpm,
     load_image_set(snakemake.input.eval),
@@ -16,5 +18,7 @@ result = randomness(
     sizes["n_perturbations"],
     sizes["n_seeds"],
     p.epsilon,
+    store,
 )
 write_json(result, snakemake.output[0])
+store.clear()

@@ -23,7 +23,7 @@ from snakemake.utils import update_config
 from tests.fuzz import Draw, cover, draw_config, dump, names_a_key, omitted_artifacts, rejection, schema_error_keys
 from tests.helpers import FAST, ROOT, run, snakemake
 
-N_EMBEDDED = 60  # configurations drawn around .test/config.yaml
+N_EMBEDDED = 30  # configurations drawn around .test/config.yaml
 N_PROFILE = 12  # drawn around each paper-scale profile (planned only: their models cannot be fetched here)
 N_END_TO_END = 3  # accepted embedded configurations run to the report, besides the issue's own
 FUZZ_SEED = 20261122

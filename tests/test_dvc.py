@@ -2,6 +2,7 @@
 
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -89,3 +90,37 @@ def test_the_profiles_dvc_yaml_is_generated_from_the_defaults(tmp_path):
     assert run([sys.executable, "scripts/profile_dvc.py", "--root", str(tmp_path)], ROOT).returncode == 0
     attacks = yaml.safe_load((tmp_path / "runs/dvc.yaml").read_text())["stages"]["attacks"]["do"]
     assert "../../src/diffrob/new_module.py" in attacks["deps"] and "data/models" in attacks["deps"]
+
+
+def _diffrob_imports(path: Path) -> set[str]:
+    """The diffrob modules a file imports (top level or inside functions)."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("diffrob."):
+            names.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            names |= {a.name.split(".")[1] for a in node.names if a.name.startswith("diffrob.")}
+    return names
+
+
+def _closure(paths: list[Path]) -> set[str]:
+    """Every src/diffrob module the files import, directly or through other diffrob modules."""
+    seen: set[str] = set()
+    todo = set().union(*(_diffrob_imports(p) for p in paths))
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo |= _diffrob_imports(ROOT / "src" / "diffrob" / f"{module}.py")
+    return seen
+
+
+@pytest.mark.parametrize("stage", ["models", "attacks", "measurements", "paper"])
+def test_each_stage_depends_on_every_module_its_scripts_import(stage):
+    deps = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]["deps"]
+    scripts = [ROOT / d for d in deps if d.startswith("scripts/")]
+    assert scripts, f"stage {stage} lists no scripts"
+    missing = sorted(f"src/diffrob/{m}.py" for m in _closure(scripts) if f"src/diffrob/{m}.py" not in deps)
+    assert not missing, f"dvc.yaml stage {stage} misses code deps {missing}"

@@ -20,11 +20,12 @@ def _shard(images, indices, seed=0):
 def test_a_shard_is_never_transferred_to_its_own_seed(tmp_path, images):
     path = tmp_path / "shard.safetensors"
     save_shard(_shard(images, torch.arange(len(images)), seed=3), path)
+    eval_set = ImageSet(images, torch.zeros(len(images), dtype=torch.int64), torch.arange(len(images)))
     with pytest.raises(ValueError, match=r"shard\.safetensors: transfer seed s' = 3 equals the shard's own seed"):
-        measure_shard(path, tmp_path / "no-ddpm", tmp_path / "no-classifier", CHAIN, partner=3)
+        measure_shard(path, eval_set, tmp_path / "no-ddpm", tmp_path / "no-classifier", CHAIN, partner=3)
 
 
-def test_compression_measures_uniform_noise_without_shards_and_refuses_foreign_images(
+def test_compression_matches_shards_to_images_by_sample_index_and_refuses_foreign_ones(
     tmp_path, unet, scheduler, images
 ):
     ddpm = tmp_path / "ddpm"
@@ -37,7 +38,12 @@ def test_compression_measures_uniform_noise_without_shards_and_refuses_foreign_i
     save_shard(_shard(images, torch.arange(len(images))), matching)
     split = compression(ddpm, eval_set, CHAIN, [0], [matching], 0.1)
     assert {r["column"] for r in split["rows"]} == {"uniform", "pgd_robust", "pgd_nonrobust"}
+    in_order = _shard(images, torch.arange(len(images)))
+    reordered = tmp_path / "reordered.safetensors"  # the same samples, rows in another order
+    flipped = [t.flip(0) for t in (in_order.adversarial, in_order.labels, in_order.indices, in_order.correct)]
+    save_shard(AttackShard(*flipped, in_order.info), reordered)
+    assert compression(ddpm, eval_set, CHAIN, [0], [reordered], 0.1) == split
     foreign = tmp_path / "foreign.safetensors"
-    save_shard(_shard(images, torch.arange(len(images)).flip(0)), foreign)
-    with pytest.raises(ValueError, match=r"foreign\.safetensors: its images are not the evaluation set's"):
+    save_shard(_shard(images, torch.arange(len(images)) + 100), foreign)
+    with pytest.raises(ValueError, match=r"foreign\.safetensors: its samples are not the evaluation set's: missing"):
         compression(ddpm, eval_set, CHAIN, [0], [foreign], 0.1)

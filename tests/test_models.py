@@ -47,7 +47,7 @@ def test_diffusion_round_trips_through_the_hub_loader(tmp_path, unet, scheduler)
 
 
 def test_missing_model_files_are_named(tmp_path, unet, scheduler):
-    with pytest.raises(FileNotFoundError, match=r"nowhere\.safetensors: missing; expected a classifier"):
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.safetensors: missing; expected a diffrob classifier"):
         load_classifier(tmp_path / "nowhere.safetensors")
     save_diffusion(unet, scheduler, tmp_path / "ddpm")
     (tmp_path / "ddpm" / "scheduler_config.json").unlink()
@@ -59,7 +59,7 @@ def test_truncated_model_files_fail_naming_the_path(tmp_path, unet, scheduler, c
     path = tmp_path / "clf.safetensors"
     save_classifier(classifier, path)
     path.write_bytes(path.read_bytes()[:100])
-    with pytest.raises(ValueError, match=r"clf\.safetensors: not a readable safetensors"):
+    with pytest.raises(ValueError, match=r"clf\.safetensors: unreadable \(truncated or corrupted\?\)"):
         load_classifier(path)
     save_diffusion(unet, scheduler, tmp_path / "ddpm")
     weights = tmp_path / "ddpm" / "diffusion_pytorch_model.safetensors"

@@ -28,8 +28,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from diffrob.finite import NonFiniteError, check_finite
 from diffrob.noise import ChainNoise, fresh_seed, seeded
 from diffrob.pipeline import DiffusionPurifier, PurifierSpec, build_purifier
+from diffrob.resume import BatchStore
 
 Randomness = Literal["fixed", "free"]
 RANDOMNESS: tuple[str, ...] = ("fixed", "free")
@@ -84,12 +86,14 @@ class PurifiedClassifier(nn.Module):
         self.randomness = randomness
         self.calls = first_draw
         self._positions: list[int] = []
+        self.batch_calls = 0
         self.eot_samples = int(eot_samples)
         self.bf16 = bf16
 
     def use_batch(self, positions: Sequence[int]) -> None:
-        """Set the evaluation-set positions of the samples of the next calls."""
+        """Set the evaluation-set positions of the samples of the next calls (and count the calls from 0)."""
         self._positions = [int(p) for p in positions]
+        self.batch_calls = 0
 
     def next_seed(self) -> int:
         """Base seed of xi for this call: s (fixed) or the next fresh draw (free)."""
@@ -106,7 +110,19 @@ class PurifiedClassifier(nn.Module):
         for _ in seeds:
             if self.call_hook is not None:
                 self.call_hook()
-        return self.purifier.expectation(self._logits, x, self._positions, seeds).float()
+        self.batch_calls += 1
+        where, samples = f"purifier call {self.batch_calls} of the batch", list(self._positions)
+        try:
+            logits = self.purifier.expectation(self._logits, x, samples, seeds).float()
+        except NonFiniteError as err:
+            raise NonFiniteError(f"{where}, samples {samples}: {err}") from None
+        if x.requires_grad:  # the gradient PGD steps along, checked as the backward pass reaches the input
+
+            def check_gradient(gradient: torch.Tensor) -> None:
+                check_finite(gradient, f"input gradient at {where}", samples)
+
+            x.register_hook(check_gradient)
+        return check_finite(logits, f"logits at {where}", samples)
 
     def _logits(self, x: torch.Tensor, noise: ChainNoise, kept: torch.Tensor | None) -> tuple[torch.Tensor, Any]:
         """Logits of one chunk; BPDA keeps the purified chunk of the no-gradient pass for the backward pass."""
@@ -213,12 +229,17 @@ def attack_set(
     settings: AttackSettings,
     attack_seed: int,
     progress: bool = True,
+    store: BatchStore | None = None,
+    indices: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """PGD adversarial examples for the whole evaluation set, batch by batch; returns (x_adv, correct under xi_test).
 
     Row p of ``images`` is the sample at position p of the evaluation set. The test uses the same
-    model: xi_s under fixed randomness, a fresh xi under free randomness.
+    model: xi_s under fixed randomness, a fresh xi under free randomness. With a ``store``, each finished
+    batch is saved as it finishes and a batch saved before (same job, same sample ``indices``) is loaded
+    instead of attacked again.
     """
+    indices = torch.arange(len(labels)) if indices is None else indices
     adversarial, correct = [], []
     starts = range(0, len(labels), settings.batch_size)
     calls_per_batch = settings.steps * settings.eot_samples + settings.eot_samples + 1
@@ -228,27 +249,46 @@ def attack_set(
     model.call_hook = bar.update
     for number, start in enumerate(starts):
         rows = slice(start, start + settings.batch_size)
-        model.use_batch(range(start, min(start + settings.batch_size, len(labels))))
-        model.eot_samples = settings.eot_samples  # the K draws go through the chain in chunks
-        try:
-            x_adv = linf_pgd(
-                model,
-                images[rows],
-                labels[rows],
-                settings.epsilon,
-                settings.steps,
-                settings.rel_stepsize,
-                settings.random_start,
-                attack_seed + number,
-            )
-        finally:
-            model.eot_samples = 1
-        with torch.no_grad():
-            correct.append(model(x_adv).argmax(1) == labels[rows])
+        saved = None if store is None else store.load(number, indices[rows])
+        if saved is not None:
+            x_adv, batch_correct = saved["adversarial"].to(images.device), saved["correct"].bool().to(labels.device)
+            model.calls = int(saved["draws"])  # free randomness: the next batch draws on from where this one ended
+            bar.update(calls_per_batch)
+        else:
+            model.use_batch(range(start, min(start + settings.batch_size, len(labels))))
+            try:
+                x_adv, batch_correct = _attack_batch(model, images[rows], labels[rows], settings, attack_seed + number)
+            except NonFiniteError as err:
+                raise NonFiniteError(
+                    f"batch {number} (sample indices {indices[rows].tolist()}): {err}; nothing was saved for this batch"
+                ) from None
+            if store is not None:
+                done = {
+                    "adversarial": x_adv,
+                    "correct": batch_correct.to(torch.uint8),
+                    "draws": torch.tensor(model.calls),
+                }
+                store.save(number, indices[rows], done)
         adversarial.append(x_adv)
+        correct.append(batch_correct)
     model.call_hook = None
     bar.close()
     return torch.cat(adversarial), torch.cat(correct)
+
+
+def _attack_batch(
+    model: PurifiedClassifier, images: torch.Tensor, labels: torch.Tensor, settings: AttackSettings, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One batch of :func:`attack_set` (``model`` already set to the batch): x_adv and correct under xi_test."""
+    model.eot_samples = settings.eot_samples  # the K draws go through the chain in chunks
+    try:
+        x_adv = linf_pgd(
+            model, images, labels, settings.epsilon, settings.steps, settings.rel_stepsize, settings.random_start, seed
+        )
+    finally:
+        model.eot_samples = 1
+    with torch.no_grad():
+        return x_adv, model(x_adv).argmax(1) == labels
 
 
 def predict(
@@ -264,7 +304,8 @@ def predict(
             rows = slice(start, start + batch_size)
             if before_batch is not None:
                 before_batch(rows, number)
-            out.append(model(images[rows]).argmax(1))
+            logits = check_finite(model(images[rows]), "logits", range(start, start + len(images[rows])))
+            out.append(logits.argmax(1))
     return torch.cat(out)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from diffrob.io import atomic_path
 
@@ -67,15 +67,41 @@ def save_image_set(image_set: ImageSet, path: str | Path) -> None:
         save_file(tensors, str(tmp))
 
 
-def load_image_set(path: str | Path) -> ImageSet:
-    """Read an :class:`ImageSet` written by :func:`save_image_set`, with a clear error if unreadable."""
-    from diffrob.io import require_file
+IMAGE_SET = "an image set (safetensors: float images (N, C, H, W) in [0, 1], int64 labels (N,), int64 indices (N,))"
 
-    tensors = load_file(str(require_file(path, "an image set (safetensors with images, labels, indices)")))
-    missing = {"images", "labels", "indices"} - set(tensors)
-    if missing:
-        raise ValueError(f"{path}: not an image set, missing tensors {sorted(missing)}")
-    return ImageSet(tensors["images"], tensors["labels"], tensors["indices"])
+
+def check_image_tensors(
+    images: torch.Tensor, labels: torch.Tensor, indices: torch.Tensor, source: str | Path, what: str = "images"
+) -> None:
+    """``ValueError`` naming ``source`` unless ``images`` is (N, C, H, W) floating point, finite and in [0, 1],
+    and ``labels`` and ``indices`` are N non-negative integers (indices distinct)."""
+    if images.dim() != 4 or not images.is_floating_point():
+        raise ValueError(f"{source}: {what} are {tuple(images.shape)} {images.dtype}; expected floating (N, C, H, W)")
+    n = images.shape[0]
+    for name, t in (("labels", labels), ("indices", indices)):
+        if t.dim() != 1 or t.dtype not in (torch.int64, torch.int32):
+            raise ValueError(f"{source}: {name} are {tuple(t.shape)} {t.dtype}; expected integer ({n},)")
+        if t.shape[0] != n:
+            raise ValueError(f"{source}: {t.shape[0]} {name} for {n} {what}; expected one per image")
+        if n and int(t.min()) < 0:
+            raise ValueError(f"{source}: negative {name}; expected non-negative integers")
+    if len(set(indices.tolist())) != n:
+        raise ValueError(f"{source}: repeated sample indices; expected each sample once")
+    if n and not bool(torch.isfinite(images).all()):
+        raise ValueError(f"{source}: {what} hold NaN or inf; expected values in [0, 1]")
+    if n and (float(images.min()) < 0.0 or float(images.max()) > 1.0):
+        raise ValueError(
+            f"{source}: {what} range over [{float(images.min()):.4g}, {float(images.max()):.4g}]; expected [0, 1]"
+        )
+
+
+def load_image_set(path: str | Path) -> ImageSet:
+    """Read an :class:`ImageSet` written by :func:`save_image_set`; a damaged or malformed file raises naming it."""
+    from diffrob.io import read_tensors
+
+    tensors, _ = read_tensors(path, IMAGE_SET, ("images", "labels", "indices"))
+    check_image_tensors(tensors["images"], tensors["labels"], tensors["indices"], path)
+    return ImageSet(tensors["images"], tensors["labels"].long(), tensors["indices"].long())
 
 
 CIFAR10_TEST_BATCH = "cifar-10-batches-bin/test_batch.bin"
@@ -159,7 +185,10 @@ def read_imagenet_folder(folder: str | Path, n: int) -> ImageSet:
         path = root / entry
         if not path.is_file():
             raise FileNotFoundError(f"{path}: missing from the ImageNet folder {root} (image {len(images) + 1} of {n})")
-        with Image.open(path) as image:
-            images.append(transform(image.convert("RGB")))
+        try:
+            with Image.open(path) as image:
+                images.append(transform(image.convert("RGB")))
+        except OSError as err:  # PIL's UnidentifiedImageError and truncated-file errors are OSErrors
+            raise ValueError(f"{path}: not a readable JPEG (truncated or corrupted?): {err}") from err
         labels.append(int(class_ids[entry.split("/")[0]]))
     return ImageSet(torch.stack(images), torch.tensor(labels), torch.arange(n, dtype=torch.int64))

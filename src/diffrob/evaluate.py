@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from diffrob.attack import (
@@ -24,10 +23,12 @@ from diffrob.attack import (
     predict,
     purified_classifier,
 )
-from diffrob.data import ImageSet
-from diffrob.io import atomic_path, require_file
+from diffrob.data import ImageSet, check_image_tensors
+from diffrob.finite import NonFiniteError
+from diffrob.io import atomic_path, read_tensors
 from diffrob.models import load_classifier, load_diffusion
 from diffrob.pipeline import PurifierSpec
+from diffrob.resume import BatchStore
 from diffrob.runtime import device
 
 # Fresh test draws of a base seed start here, far from the draws its attack used (counted from 1).
@@ -86,16 +87,47 @@ def save_shard(shard: AttackShard, path: str | Path) -> None:
         save_file(tensors, str(tmp), metadata={"info": json.dumps(shard.info, sort_keys=True)})
 
 
+SHARD = "an attack shard (safetensors: adversarial, labels, indices, correct; JSON info in the metadata)"
+
+
 def load_shard(path: str | Path) -> AttackShard:
-    """Read a shard written by :func:`save_shard`, naming the file if it is missing or damaged."""
-    p = require_file(path, "an attack shard (safetensors)")
+    """Read a shard written by :func:`save_shard`; a damaged or malformed file raises naming it."""
+    tensors, metadata = read_tensors(path, SHARD, ("adversarial", "labels", "indices", "correct"))
+    check_image_tensors(tensors["adversarial"], tensors["labels"], tensors["indices"], path, "adversarial images")
+    correct = tensors["correct"]
+    if correct.shape != tensors["labels"].shape or correct.dtype not in (torch.uint8, torch.bool):
+        raise ValueError(f"{path}: correct is {tuple(correct.shape)} {correct.dtype}; expected one bool per image")
     try:
-        with safe_open(str(p), framework="pt") as handle:
-            info = json.loads((handle.metadata() or {}).get("info", "{}"))
-        t = load_file(str(p))
-    except (SafetensorError, OSError) as err:
-        raise ValueError(f"{p}: unreadable attack shard (truncated?): {err}") from err
-    return AttackShard(t["adversarial"], t["labels"], t["indices"], t["correct"].bool(), info)
+        info = json.loads(metadata.get("info", "{}"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: its metadata 'info' is not JSON ({err}); expected {SHARD}") from err
+    labels, indices = tensors["labels"].long(), tensors["indices"].long()
+    return AttackShard(tensors["adversarial"], labels, indices, correct.bool(), info)
+
+
+def load_evaluation_shard(path: str | Path, eval_set: ImageSet) -> AttackShard:
+    """The shard at ``path`` with its rows matched to the evaluation set's samples by sample index (row p is
+    the sample at position p of ``eval_set``); ``ValueError`` naming the file when its samples or their
+    labels are not the evaluation set's."""
+    shard = load_shard(path)
+    row_of = {int(k): r for r, k in enumerate(shard.indices.tolist())}
+    wanted = eval_set.indices.tolist()
+    missing = [k for k in wanted if k not in row_of]
+    foreign = sorted(set(row_of) - set(wanted))
+    if missing or foreign:
+        raise ValueError(
+            f"{path}: its samples are not the evaluation set's: missing indices {missing[:10]}, "
+            f"foreign indices {foreign[:10]} ({len(missing)} and {len(foreign)} in all)"
+        )
+    order = torch.tensor([row_of[int(k)] for k in wanted], dtype=torch.int64)
+    shard = AttackShard(
+        shard.adversarial[order], shard.labels[order], shard.indices[order], shard.correct[order], shard.info
+    )
+    wrong = (shard.labels != eval_set.labels.cpu()).nonzero().flatten().tolist()
+    if wrong:
+        shown = [wanted[r] for r in wrong[:10]]
+        raise ValueError(f"{path}: labels differ from the evaluation set's for sample indices {shown}")
+    return shard
 
 
 def shard_accuracies(
@@ -171,8 +203,10 @@ def run_attack_shard(
     attack_name: str,
     randomness: str,
     seed: int,
+    store: BatchStore | None = None,
 ) -> AttackShard:
-    """One shard: ``attack_name`` (pgd, pgd_eot, bpda, bpda_eot) under ``randomness`` with base seed ``seed``."""
+    """One shard: ``attack_name`` (pgd, pgd_eot, bpda, bpda_eot) under ``randomness`` with base seed ``seed``;
+    with a ``store``, resumable batch by batch (:mod:`diffrob.resume`)."""
     spec = PurifierSpec.from_mapping(chain)
     unet, scheduler, classifier = _load_parts(ddpm_dir, classifier_path)
     speed = SpeedOptions.from_mapping(attack.get("speed"))
@@ -183,9 +217,19 @@ def run_attack_shard(
     )
     settings = AttackSettings.from_mapping(attack, attack_name)
     dev = device()
-    adversarial, correct = attack_set(
-        model, eval_set.images.to(dev), eval_set.labels.to(dev), settings, attack_seed=seed
-    )
+    try:
+        adversarial, correct = attack_set(
+            model,
+            eval_set.images.to(dev),
+            eval_set.labels.to(dev),
+            settings,
+            attack_seed=seed,
+            store=store,
+            indices=eval_set.indices,
+        )
+    except NonFiniteError as err:
+        shard = f"{attack_name}-{randomness}-seed{seed} ({spec.sampler}, t* = {spec.t_star})"
+        raise NonFiniteError(f"attack shard {shard}: {err}") from None
     info = {
         "sampler": spec.sampler,
         "t_star": spec.t_star,
@@ -204,6 +248,7 @@ def run_attack_shard(
 
 def measure_shard(
     shard_path: str | Path,
+    eval_set: ImageSet,
     ddpm_dir: str | Path,
     classifier_path: str | Path,
     chain: Mapping[str, Any],
@@ -211,9 +256,11 @@ def measure_shard(
 ) -> dict[str, Any]:
     """Accuracy of a shard under its own test xi, a fresh xi, and xi_{s'} of the seed ``partner`` (Tables 2, 4).
 
-    ``partner`` is the transfer seed s' the experiment design pairs the shard with; None skips transfer.
+    The shard's rows are matched to ``eval_set`` by sample index, so every sample gets the noise its
+    position in the evaluation set keys. ``partner`` is the transfer seed s' the experiment design pairs
+    the shard with; None skips transfer.
     """
-    shard = load_shard(shard_path)
+    shard = load_evaluation_shard(shard_path, eval_set)
     spec = PurifierSpec.from_mapping(chain)
     seed = int(shard.info["seed"])
     if partner is not None and int(partner) == seed:

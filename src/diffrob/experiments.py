@@ -7,7 +7,7 @@ nothing of the workflow. Results carry ``rows`` in the long format of ``paper/re
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +17,11 @@ from tqdm.auto import tqdm
 
 from diffrob.attack import AttackSettings, frozen, linf_pgd_in_batches, predict
 from diffrob.data import ImageSet
-from diffrob.evaluate import AttackShard, accuracy_percent, load_shard
+from diffrob.evaluate import accuracy_percent, load_evaluation_shard
 from diffrob.features import FeatureFunction, features_in_chunks
 from diffrob.labels import ATTACK_LABELS, SAMPLER_LABELS
 from diffrob.measure import (
+    CENTROIDS,
     central_patch,
     centroid_distances,
     compression_rate,
@@ -40,6 +41,7 @@ from diffrob.models import load_classifier, load_diffusion
 from diffrob.noise import uniform
 from diffrob.pipeline import DiffusionPurifier, PurifierSpec, build_purifier
 from diffrob.report import result_row
+from diffrob.resume import BatchStore, resumable
 from diffrob.runtime import device
 
 
@@ -58,14 +60,6 @@ def load_purifier(ddpm_dir: str | Path, chain: Mapping[str, Any], indices: Seque
     """
     unet, scheduler = load_diffusion(ddpm_dir)
     return build_purifier(frozen(unet.to(device())), scheduler, PurifierSpec.from_mapping(chain), indices)
-
-
-def evaluation_shard(path: str | Path, eval_set: ImageSet) -> AttackShard:
-    """An attack shard whose rows are the evaluation set's samples in order (else ``ValueError`` naming the file)."""
-    shard = load_shard(path)
-    if shard.indices.tolist() != eval_set.indices.tolist():
-        raise ValueError(f"{path}: its images are not the evaluation set's (indices differ)")
-    return shard
 
 
 def trajectory_along(
@@ -100,7 +94,7 @@ def trajectories(
     ``uniform_epsilons`` is added. Returns per-state mean and sd over images, and init/max/end rows.
     """
     purifier = load_purifier(ddpm_dir, chain, eval_set.indices.tolist())
-    inputs = {ATTACK_LABELS[name]: load_shard(path).adversarial for name, path in shards.items()}
+    inputs = {ATTACK_LABELS[name]: load_evaluation_shard(path, eval_set).adversarial for name, path in shards.items()}
     for k, eps in enumerate(uniform_epsilons):
         inputs[f"Uniform {eps:g}"] = uniform_perturbation(eval_set.images, eps, seed=7919 + k)
     c = purifier.chain
@@ -142,7 +136,7 @@ def table1(
     clean_features = features_of(clean)
     per_seed: dict[str, list[float]] = {}
     for path in tqdm(shard_paths, desc="table 1"):
-        shard = evaluation_shard(path, eval_set)
+        shard = load_evaluation_shard(path, eval_set)
         after = purifier(shard.adversarial, range(len(eval_set)), int(shard.info["seed"]))
         for stage, images in (("before", shard.adversarial), ("after", after)):
             values = {
@@ -157,6 +151,25 @@ def table1(
     return {"rows": [row("table1", label, column, values) for column, values in per_seed.items()]}
 
 
+def randomness_of_image(
+    purifier: DiffusionPurifier, image: torch.Tensor, position: int, n_perturbations: int, n_seeds: int, epsilon: float
+) -> dict[str, torch.Tensor]:
+    """One image's share of :func:`randomness`: f_xi over ``n_perturbations`` uniform perturbations of ``image``
+    (evaluation-set ``position``) times ``n_seeds`` seeds; its variance parts and SNR (eq. 7, 11), direction
+    correlations (float64 scalars) and distances to the centroids (``distances_<name>``)."""
+    x0 = image.expand(n_perturbations, *image.shape[1:])
+    perturbed = uniform_perturbation(x0, epsilon, seed=104729 + position)
+    outputs = torch.stack([purifier(perturbed, [position] * n_perturbations, seed) for seed in range(n_seeds)])
+    flat_out, flat_in = outputs.reshape(n_seeds, n_perturbations, -1), perturbed.reshape(n_perturbations, -1)
+    measured = {
+        name: torch.tensor(value, dtype=torch.float64) for name, value in variance_decomposition(flat_out).items()
+    }
+    measured |= {f"distances_{name}": d for name, d in centroid_distances(flat_out, flat_in).items()}
+    correlations = direction_correlations(flat_out, flat_in).items()
+    measured |= {f"corr_{name}": torch.tensor(value, dtype=torch.float64) for name, value in correlations}
+    return measured
+
+
 def randomness(
     ddpm_dir: str | Path,
     eval_set: ImageSet,
@@ -165,28 +178,31 @@ def randomness(
     n_perturbations: int,
     n_seeds: int,
     epsilon: float,
+    store: BatchStore | None = None,
 ) -> dict[str, Any]:
     """Randomness dominance (Sec. 3.2, App. A, C.3): images x uniform perturbations x seeds.
 
-    Per image: the variance decomposition and SNR (eq. 7, 11), centroid radii and direction
-    correlations; reported as mean +- sd over images (Tables S5, S6; Fig. 2d-f).
+    Per image (:func:`randomness_of_image`): the variance decomposition and SNR (eq. 7, 11), centroid
+    radii and direction correlations; reported as mean +- sd over images (Tables S5, S6; Fig. 2d-f).
+    With a ``store``, each image's measurements are saved as they finish and reused after a kill.
     """
     purifier = load_purifier(ddpm_dir, chain, eval_set.indices.tolist())
-    images = eval_set.images[:n_images]
     parts: dict[str, list[float]] = {}
     pooled: dict[str, list[float]] = {}
-    for i in tqdm(range(images.shape[0]), desc="randomness (images)"):
-        x0 = images[i : i + 1].expand(n_perturbations, *images.shape[1:])
-        perturbed = uniform_perturbation(x0, epsilon, seed=104729 + i)
-        outputs = torch.stack([purifier(perturbed, [i] * n_perturbations, seed) for seed in range(n_seeds)])
-        flat_out, flat_in = outputs.reshape(n_seeds, n_perturbations, -1), perturbed.reshape(n_perturbations, -1)
-        for name, value in variance_decomposition(flat_out).items():
-            parts.setdefault(name, []).append(value)
-        for name, dist in centroid_distances(flat_out, flat_in).items():
-            parts.setdefault(f"radius_{name}", []).append(float(dist.mean()))
-            pooled.setdefault(name, []).extend(dist.tolist())
-        for name, value in direction_correlations(flat_out, flat_in).items():
-            parts.setdefault(f"corr_{name}", []).append(value)
+    for i in tqdm(range(n_images), desc="randomness (images)"):
+        image = eval_set.images[i : i + 1]
+        measured = resumable(
+            store,
+            i,
+            eval_set.indices[i : i + 1],
+            lambda image=image, i=i: randomness_of_image(purifier, image, i, n_perturbations, n_seeds, epsilon),
+        )
+        for name in CENTROIDS:  # Table S6's order, whether computed or loaded back
+            distances = measured.pop(f"distances_{name}")
+            parts.setdefault(f"radius_{name}", []).append(float(distances.mean()))
+            pooled.setdefault(name, []).extend(distances.tolist())
+        for name, value in measured.items():
+            parts.setdefault(name, []).append(float(value))
     rows = [
         row("tableS5", "variance", f"{k}_var_e-3", np.array(parts[k]) * 1e3) for k in ("total", "input", "internal")
     ]
@@ -206,8 +222,10 @@ def jacobian_spectrum(
     n_images: int,
     seed: int,
     patch: int | None = None,
+    store: BatchStore | None = None,
 ) -> dict[str, Any]:
-    """Singular values of the exact Jacobian of f_xi at clean images (Fig. 3a), xi = xi_s fixed.
+    """Singular values of the exact Jacobian of f_xi at clean images (Fig. 3a), xi = xi_s fixed; with a
+    ``store``, each image's values are saved as they finish and reused after a kill.
 
     ``patch``: restrict the Jacobian to the central ``patch`` x ``patch`` pixels (all channels) of input
     and output, a principal block of J; None takes the whole image. Rows are taken
@@ -224,7 +242,10 @@ def jacobian_spectrum(
             noise = purifier.noise(seed, [position] * batch.shape[0], batch.shape[1:])
             return purifier.purify(batch, noise)
 
-        values.append(singular_values(jacobian(f, x0, purifier.chunks.jacobian_rows, entries)))
+        def spectrum(f: Callable[[torch.Tensor], torch.Tensor] = f, x0: torch.Tensor = x0) -> dict[str, torch.Tensor]:
+            return {"singular_values": singular_values(jacobian(f, x0, purifier.chunks.jacobian_rows, entries))}
+
+        values.append(resumable(store, i, eval_set.indices[i : i + 1], spectrum)["singular_values"])
     sv = torch.cat(values)
     label = SAMPLER_LABELS[purifier.chain.sampler]
     rows = [
@@ -274,7 +295,7 @@ def compression(
         uniform_rates.append(compression_rate(purifier(noisy, positions, seed), f_x0(seed), noisy, x0))
     robust, nonrobust = [], []
     for path in tqdm(shard_paths, desc="compression (shards)"):
-        shard = evaluation_shard(path, eval_set)
+        shard = load_evaluation_shard(path, eval_set)
         seed = int(shard.info["seed"])
         rates = compression_rate(purifier(shard.adversarial, positions, seed), f_x0(seed), shard.adversarial, x0)
         robust.append(rates[shard.correct])
@@ -295,12 +316,9 @@ def correlations(eval_set: ImageSet, pairs: Sequence[tuple[str, str | Path, str 
     ``pairs`` holds (row label, first shard, second shard), as the experiment design pairs them
     (:meth:`diffrob.design.Design.correlation_pairs`); pairs with one label are pooled into one row.
     """
-    position = {int(k): p for p, k in enumerate(eval_set.indices.tolist())}
 
     def delta(path: str | Path) -> torch.Tensor:
-        shard = load_shard(path)
-        rows = torch.tensor([position[int(k)] for k in shard.indices.tolist()])
-        return shard.adversarial - eval_set.images[rows]
+        return load_evaluation_shard(path, eval_set).adversarial - eval_set.images
 
     pooled: dict[str, list[torch.Tensor]] = {}
     for label, first, second in pairs:

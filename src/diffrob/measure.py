@@ -97,6 +97,10 @@ def variance_decomposition(outputs: torch.Tensor) -> dict[str, float]:
     return {"total": float(total), "input": float(input_var), "internal": float(internal), "snr": snr}
 
 
+CENTROIDS = ("initial", "fixed_noise", "fixed_input", "vary_both")
+"""The centroids of :func:`centroid_distances`, in Table S6's order."""
+
+
 def centroid_distances(outputs: torch.Tensor, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
     """l2 distances to centroids under each source of variability (Fig. 2f, Table S6).
 

@@ -20,7 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from diffrob.data import ImageSet
-from diffrob.io import atomic_dir, atomic_path, require_file
+from diffrob.io import atomic_dir, atomic_path, read_tensors, require_file
 from diffrob.noise import generator, seeded
 
 
@@ -121,20 +121,22 @@ def classifier_features(classifier: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def load_classifier(path: str | Path) -> nn.Module:
-    """Load a classifier saved by :func:`save_classifier`, in eval mode."""
-    p = require_file(path, "a classifier checkpoint (safetensors)")
+    """Load a classifier saved by :func:`save_classifier`, in eval mode; a damaged file, or weights that do
+    not fit the architecture in its metadata, raise naming the file."""
+    what = "a diffrob classifier (safetensors: floating-point weights, 'architecture' in the metadata)"
+    state, metadata = read_tensors(path, what, ())
     try:
-        from safetensors import safe_open
-
-        with safe_open(str(p), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-        state = load_file(str(p))
-    except (SafetensorError, OSError) as err:
-        raise ValueError(f"{p}: not a readable safetensors classifier checkpoint (truncated?): {err}") from err
-    if "architecture" not in metadata:
-        raise ValueError(f"{p}: safetensors file has no 'architecture' metadata; expected a diffrob classifier")
-    model = build_classifier(json.loads(metadata["architecture"]))
-    model.load_state_dict(state)
+        architecture = json.loads(metadata["architecture"])
+    except (KeyError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: no readable 'architecture' metadata ({err!r}); expected {what}") from err
+    integral = sorted(k for k, t in state.items() if not t.is_floating_point() and "num_batches_tracked" not in k)
+    if integral:
+        raise ValueError(f"{path}: non-floating tensors {integral[:5]}; expected {what}")
+    model = build_classifier(architecture)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(f"{path}: weights do not fit the architecture {architecture}: {err}") from err
     return model.eval()
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from diffrob.finite import NonFiniteError, check_finite
 from diffrob.noise import ChainNoise, Keying, NoiseKeys
 from diffrob.purify import Chain, Schedule, iterate_chain, make_chain, to_pixel_space
 
@@ -160,7 +161,7 @@ class DiffusionPurifier:
             self.unet, self.schedule, self.chain, self.to_model_size(images), noise, self.checkpointed
         ):
             final = state
-        return self.to_size(to_pixel_space(final), images.shape[-2:])
+        return check_finite(self.to_size(to_pixel_space(final), images.shape[-2:]), "purified images")
 
     def __call__(self, images: torch.Tensor, positions: Sequence[int], seed: int) -> torch.Tensor:
         """f_xi_s(images) without gradients, ``chunks.chain`` images at a time; returned on the CPU."""
@@ -168,8 +169,11 @@ class DiffusionPurifier:
         with torch.no_grad():
             for rows in split(images.shape[0], self.chunks.chain):
                 chunk = images[rows.start : rows.stop].to(self.device)
-                noise = self.noise(seed, [positions[r] for r in rows], chunk.shape[1:])
-                out.append(self.purify(chunk, noise).cpu())
+                samples = [positions[r] for r in rows]
+                try:
+                    out.append(self.purify(chunk, self.noise(seed, samples, chunk.shape[1:])).cpu())
+                except NonFiniteError as err:
+                    raise NonFiniteError(f"purifying samples {samples} under seed {seed}: {err}") from None
         return torch.cat(out) if out else images.new_empty((0, *images.shape[1:]))
 
     def trajectory(self, images: torch.Tensor, positions: Sequence[int], seed: int) -> Iterator[list[torch.Tensor]]:
