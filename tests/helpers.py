@@ -71,3 +71,19 @@ def digests(root: Path, folders: list[str]) -> dict[str, str]:
         for path in paths:
             out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
+
+
+def dvc_round_trip(project: Path, workdir: Path, outputs: list[str], store: Path) -> None:
+    """Push ``project``'s cache to a local remote ``store``, delete the cache and ``outputs`` (under
+    ``workdir``), pull them back, and assert every file came back byte-identical."""
+    assert run(["dvc", "remote", "add", "--local", "-d", "store", str(store)], project).returncode == 0
+    pushed = run(["dvc", "push"], project)
+    assert pushed.returncode == 0, pushed.stderr
+    before = digests(workdir, outputs)
+    shutil.rmtree(project / ".dvc" / "cache")
+    for path in outputs:
+        target = workdir / path
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    pulled = run(["dvc", "pull"], project)
+    assert pulled.returncode == 0, pulled.stderr
+    assert digests(workdir, outputs) == before

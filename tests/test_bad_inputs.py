@@ -145,25 +145,24 @@ class Case:
     expected: str  # regex the message must match beside the file's name
 
 
-LOAD_EVAL = load_image_set
 EVAL_SET = ImageSet(IMAGES, LABELS, INDICES)
 CASES = [
-    Case("image set", an_image_set, "truncated", truncated, LOAD_EVAL, "unreadable .*expected an image set"),
-    Case("image set", an_image_set, "corrupted", corrupted, LOAD_EVAL, "unreadable .*expected an image set"),
-    Case("image set", an_image_set, "empty", emptied, LOAD_EVAL, "empty file; expected an image set"),
-    Case("image set", an_image_set, "wrong shape", tensors_changed(images=lambda t: t[:, 0]), LOAD_EVAL,
+    Case("image set", an_image_set, "truncated", truncated, load_image_set, "unreadable .*expected an image set"),
+    Case("image set", an_image_set, "corrupted", corrupted, load_image_set, "unreadable .*expected an image set"),
+    Case("image set", an_image_set, "empty", emptied, load_image_set, "empty file; expected an image set"),
+    Case("image set", an_image_set, "wrong shape", tensors_changed(images=lambda t: t[:, 0]), load_image_set,
          r"images are \(4, 8, 8\) .*expected floating \(N, C, H, W\)"),
     Case("image set", an_image_set, "wrong dtype", tensors_changed(images=lambda t: (t * 255).to(torch.uint8)),
-         LOAD_EVAL, "torch.uint8; expected floating"),
-    Case("image set", an_image_set, "wrong label dtype", tensors_changed(labels=lambda t: t.float()), LOAD_EVAL,
+         load_image_set, "torch.uint8; expected floating"),
+    Case("image set", an_image_set, "wrong label dtype", tensors_changed(labels=lambda t: t.float()), load_image_set,
          r"labels are \(4,\) torch.float32; expected integer"),
-    Case("image set", an_image_set, "out of range", tensors_changed(images=lambda t: t * 2.0), LOAD_EVAL,
+    Case("image set", an_image_set, "out of range", tensors_changed(images=lambda t: t * 2.0), load_image_set,
          r"range over \[.*\]; expected \[0, 1\]"),
     Case("image set", an_image_set, "NaN pixels", tensors_changed(images=lambda t: t.clone().fill_(float("nan"))),
-         LOAD_EVAL, r"hold NaN or inf; expected values in \[0, 1\]"),
-    Case("image set", an_image_set, "wrong label count", tensors_changed(labels=lambda t: t[:-1]), LOAD_EVAL,
+         load_image_set, r"hold NaN or inf; expected values in \[0, 1\]"),
+    Case("image set", an_image_set, "wrong label count", tensors_changed(labels=lambda t: t[:-1]), load_image_set,
          "3 labels for 4 images; expected one per image"),
-    Case("image set", an_image_set, "repeated indices", tensors_changed(indices=lambda t: t * 0), LOAD_EVAL,
+    Case("image set", an_image_set, "repeated indices", tensors_changed(indices=lambda t: t * 0), load_image_set,
          "repeated sample indices; expected each sample once"),
     Case("shard", a_shard, "truncated", truncated, load_shard, "unreadable .*expected an attack shard"),
     Case("shard", a_shard, "corrupted", corrupted, load_shard, "unreadable .*expected an attack shard"),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import FAST, ROOT, digests, run, scratch_repository
+from tests.helpers import FAST, ROOT, digests, dvc_round_trip, run, scratch_repository
 
 CACHED = [
     "data/inputs",
@@ -45,17 +45,7 @@ def test_dvc_repro_builds_the_paper_and_records_every_stage(reproduced):
 @pytest.mark.workflow
 def test_push_delete_pull_restores_identical_files_and_nothing_to_rerun(reproduced, tmp_path):
     repo = reproduced
-    assert run(["dvc", "remote", "add", "--local", "-d", "store", str(tmp_path / "store")], repo).returncode == 0
-    pushed = run(["dvc", "push"], repo)
-    assert pushed.returncode == 0, pushed.stderr
-    before = digests(repo, CACHED)
-    shutil.rmtree(repo / ".dvc" / "cache")
-    for path in CACHED:
-        target = repo / path
-        shutil.rmtree(target) if target.is_dir() else target.unlink()
-    pulled = run(["dvc", "pull"], repo)
-    assert pulled.returncode == 0, pulled.stderr
-    assert digests(repo, CACHED) == before
+    dvc_round_trip(repo, repo, CACHED, tmp_path / "store")
     assert run(["snakemake", "--touch", "--cores", "1", "--quiet"], repo).returncode == 0
     dry = run(["snakemake", "-n", "--cores", "1"], repo)
     assert "Nothing to be done" in dry.stdout + dry.stderr

@@ -4,7 +4,6 @@ versions the profile's run folder (runs/, a DVC project of its own) with a push 
 
 import json
 import math
-import shutil
 import sys
 
 import pandas as pd
@@ -13,7 +12,7 @@ import yaml
 from safetensors import safe_open
 
 from diffrob.checkpoints import sha256_file
-from tests.helpers import FAST, ROOT, digests, run, scratch_repository
+from tests.helpers import FAST, ROOT, dvc_round_trip, run, scratch_repository
 
 EVERY_RULE = {
     "download_cifar10", "prepare_inputs", "download_classifier", "import_classifier", "download_diffusion",
@@ -83,16 +82,6 @@ def test_dvc_versions_the_profile_run_with_a_push_pull_round_trip(rehearsed, tmp
     assert "Nothing to be done" in result.stdout + result.stderr
     assert not (repo / "dvc.lock").exists()  # the default's project never ran the profile's stages
 
-    workdir = runs / "cifar10"
-    assert run(["dvc", "remote", "add", "--local", "-d", "store", str(tmp_path / "store")], runs).returncode == 0
-    assert run(["dvc", "push"], runs).returncode == 0
-    before = digests(workdir, CACHED)
-    shutil.rmtree(runs / ".dvc" / "cache")
-    for path in CACHED:
-        target = workdir / path
-        shutil.rmtree(target) if target.is_dir() else target.unlink()
-    pulled = run(["dvc", "pull"], runs)
-    assert pulled.returncode == 0, pulled.stderr
-    assert digests(workdir, CACHED) == before
+    dvc_round_trip(runs, runs / "cifar10", CACHED, tmp_path / "store")
     status = run(["dvc", "status"], runs)
     assert "Data and pipelines are up to date" in status.stdout, status.stdout

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from diffrob.finite import NonFiniteError, check_finite
 from diffrob.noise import ChainNoise, fresh_seed, seeded
 from diffrob.pipeline import DiffusionPurifier, PurifierSpec, build_purifier
-from diffrob.resume import BatchStore
+from diffrob.resume import BatchStore, resumable
 
 Randomness = Literal["fixed", "free"]
 RANDOMNESS: tuple[str, ...] = ("fixed", "free")
@@ -249,26 +249,21 @@ def attack_set(
     model.call_hook = bar.update
     for number, start in enumerate(starts):
         rows = slice(start, start + settings.batch_size)
-        saved = None if store is None else store.load(number, indices[rows])
-        if saved is not None:
-            x_adv, batch_correct = saved["adversarial"].to(images.device), saved["correct"].bool().to(labels.device)
-            model.calls = int(saved["draws"])  # free randomness: the next batch draws on from where this one ended
-            bar.update(calls_per_batch)
-        else:
+
+        def attack_batch(start: int = start, rows: slice = rows, number: int = number) -> dict[str, torch.Tensor]:
             model.use_batch(range(start, min(start + settings.batch_size, len(labels))))
             try:
-                x_adv, batch_correct = _attack_batch(model, images[rows], labels[rows], settings, attack_seed + number)
+                x_adv, hit = _attack_batch(model, images[rows], labels[rows], settings, attack_seed + number)
             except NonFiniteError as err:
                 raise NonFiniteError(
                     f"batch {number} (sample indices {indices[rows].tolist()}): {err}; nothing was saved for this batch"
                 ) from None
-            if store is not None:
-                done = {
-                    "adversarial": x_adv,
-                    "correct": batch_correct.to(torch.uint8),
-                    "draws": torch.tensor(model.calls),
-                }
-                store.save(number, indices[rows], done)
+            return {"adversarial": x_adv, "correct": hit.to(torch.uint8), "draws": torch.tensor(model.calls)}
+
+        done = resumable(store, number, indices[rows], attack_batch)
+        x_adv, batch_correct = done["adversarial"].to(images.device), done["correct"].bool().to(labels.device)
+        model.calls = int(done["draws"])  # free randomness: the next batch draws on from where this one ended
+        bar.update((number + 1) * calls_per_batch - bar.n)  # a batch loaded back counts as done
         adversarial.append(x_adv)
         correct.append(batch_correct)
     model.call_hook = None

@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
-from diffrob.io import atomic_path
+from diffrob.io import atomic_path, read_tensors
 
 LOG = logging.getLogger(__name__)
 
@@ -61,16 +60,14 @@ class BatchStore:
         if not path.is_file():
             return None
         try:
-            with safe_open(str(path), framework="pt") as handle:
-                metadata = handle.metadata() or {}
-            tensors = load_file(str(path))
-        except (SafetensorError, OSError) as err:
-            LOG.warning("%s: unreadable saved batch, computing it again (%s)", path, err)
+            tensors, metadata = read_tensors(path, "a saved batch", ("indices",))
+        except ValueError as err:
+            LOG.warning("%s: unusable saved batch, computing it again (%s)", path, err)
             return None
         if metadata.get("identity") != self.identity:
             LOG.warning("%s: saved for other settings or inputs, computing it again", path)
             return None
-        if not torch.equal(tensors.pop("indices", torch.empty(0)), indices.cpu()):
+        if not torch.equal(tensors.pop("indices"), indices.cpu()):
             LOG.warning("%s: saved for other samples, computing it again", path)
             return None
         self.reused.append(number)
