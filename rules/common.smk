@@ -5,7 +5,7 @@ from snakemake.logging import logger
 from snakemake.utils import validate
 
 from diffrob.design import Design, Point, ShardKey
-from diffrob.features import fid_weights_url
+from diffrob.checkpoints import fid_weights_url
 from diffrob.io import remove_stale_temporaries, try_exclusive_lock
 from diffrob.settings import ConfigError, check_consistency
 from diffrob.settings import job_resources as _job_resources

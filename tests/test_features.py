@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from diffrob.features import fid_features, fid_weights_url, inception_dims, load_fid_inception
+from diffrob.checkpoints import fid_weights_url
+from diffrob.features import fid_features, inception_dims, load_fid_inception
 from tests.test_sources import _randomised
 
 
@@ -42,3 +43,9 @@ def test_bad_fid_weights_and_settings_are_refused_naming_them(tmp_path):
         load_fid_inception(wrong, 100)
     with pytest.raises(ValueError, match="unknown kind 'clip'"):
         fid_features("clip", torch.device("cpu"))
+
+
+def test_the_fid_weights_url_is_pytorch_fids_own():
+    from pytorch_fid.inception import FID_WEIGHTS_URL
+
+    assert fid_weights_url() == FID_WEIGHTS_URL

@@ -14,7 +14,9 @@ repositories.
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import importlib.util
 import logging
 import shutil
 from collections.abc import Callable
@@ -25,6 +27,18 @@ from diffrob.io import atomic_dir, write_text
 LOG = logging.getLogger(__name__)
 HUB_FILES = ("config.json", "scheduler_config.json")
 HUB_WEIGHTS = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin")
+
+
+def fid_weights_url() -> str:
+    """Where pytorch-fid publishes its FID Inception weights: the ``FID_WEIGHTS_URL`` of the installed
+    ``pytorch_fid.inception``, read from its source so that planning a workflow never imports torch."""
+    spec = importlib.util.find_spec("pytorch_fid.inception")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("pytorch_fid is not installed: it names the FID Inception weights")
+    for node in ast.parse(Path(spec.origin).read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "FID_WEIGHTS_URL" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise LookupError(f"{spec.origin}: no FID_WEIGHTS_URL constant")
 
 
 class ChecksumError(ValueError):

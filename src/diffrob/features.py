@@ -24,13 +24,6 @@ from diffrob.sources import load_state_dict_file
 FeatureFunction = Callable[[torch.Tensor], torch.Tensor]
 
 
-def fid_weights_url() -> str:
-    """Where pytorch-fid publishes its FID Inception weights (read from the installed package)."""
-    from pytorch_fid.inception import FID_WEIGHTS_URL
-
-    return FID_WEIGHTS_URL
-
-
 def inception_dims() -> tuple[int, ...]:
     """The feature sizes pytorch-fid's InceptionV3 offers: 64, 192, 768 and 2048."""
     from pytorch_fid.inception import InceptionV3

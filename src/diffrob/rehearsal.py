@@ -176,7 +176,7 @@ def write_sources(config: Mapping[str, Any], folder: str | Path) -> dict[str, An
     if config["diffusion"]["source"] in ("hub", "guided"):
         overlay["diffusion"] = _diffusion_overlay(config, folder)
     if config["measure"]["fid"]["features"] == "inception":
-        from diffrob.features import fid_weights_url
+        from diffrob.checkpoints import fid_weights_url
 
         path = folder / "fid" / Path(fid_weights_url()).name
         overlay["measure"] = {"fid": {"url": path.as_uri(), "sha256": write_fid_inception(path)}}
