@@ -12,6 +12,7 @@ rule measure_shard:
     params:
         chain=chain_params,
         partner=lambda w: DESIGN.transfer_partner(shard_of(w)),
+        partial="data/partial/metrics/{sampler}-t{t}/{attack}-{randomness}-seed{seed}",  # finished evaluations
     threads: 2
     resources:
         **job_resources("measure_shard"),
@@ -41,6 +42,7 @@ rule trajectories:
         attacks=lambda w: list(trajectory_inputs(w)),
         uniform_epsilons=config["measure"]["uniform_epsilons"],
         seed=lambda w: DESIGN.trajectory_seed(point_of(w)),
+        partial="data/partial/trajectories/{sampler}-t{t}",  # finished inputs, kept until the output is written
     threads: 2
     resources:
         **job_resources("trajectories"),
@@ -65,6 +67,7 @@ rule table1_distances:
     params:
         chain=chain_params,
         fid=config["measure"]["fid"],
+        partial="data/partial/table1/{sampler}-t{t}",  # finished shards, kept until the output is written
     threads: 2
     resources:
         **job_resources("table1_distances"),
@@ -135,6 +138,7 @@ rule compression:
         chain=chain_params,
         seeds=lambda w: list(DESIGN.compression_seeds(point_of(w))),
         epsilon=config["attack"]["epsilon"],
+        partial="data/partial/compression/{sampler}-t{t}",  # finished seeds and shards
     threads: 2
     resources:
         **job_resources("compression"),

@@ -10,6 +10,7 @@ rule purify_clean:
         "data/purified/{sampler}-t{t}/seed{seed}.json",
     params:
         chain=chain_params,
+        partial="data/partial/purified/{sampler}-t{t}/seed{seed}",  # finished evaluations
     threads: 2
     resources:
         **job_resources("purify_clean"),

@@ -1,7 +1,5 @@
 """One attack shard: adversarial examples against the purified classifier, resumable batch by batch."""
 
-import logging
-
 from diffrob.data import load_image_set
 from diffrob.evaluate import run_attack_shard, save_shard
 from diffrob.resume import BatchStore, job_identity
@@ -23,5 +21,4 @@ shard = run_attack_shard(
     store,
 )
 save_shard(shard, snakemake.output[0])
-logging.getLogger("attack").info("batches reused from %s: %s; computed: %s", store.folder, store.reused, store.saved)
-store.clear()
+store.finish()

@@ -1,11 +1,14 @@
-"""Compression rates of one (sampler, t*) (eq. 10; Tables 6, 7)."""
+"""Compression rates of one (sampler, t*) (eq. 10; Tables 6, 7), resumable per seed and shard."""
 
 from diffrob.data import load_image_set
 from diffrob.experiments import compression
 from diffrob.io import write_json
+from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure
 
 configure(snakemake.threads, snakemake.log[0])
 i, p = snakemake.input, snakemake.params
-result = compression(i.ddpm, load_image_set(i.eval), p.chain, p.seeds, i.shards, p.epsilon)
+store = BatchStore(p.partial, job_identity({"chain": p.chain, "seeds": p.seeds, "epsilon": p.epsilon}, i))
+result = compression(i.ddpm, load_image_set(i.eval), p.chain, p.seeds, i.shards, p.epsilon, store)
 write_json(result, snakemake.output[0])
+store.finish()

@@ -13,4 +13,4 @@ settings = {"chain": p.chain, "n_images": p.n_images, "patch": p.patch, "seed": 
 store = BatchStore(p.partial, job_identity(settings, snakemake.input))
 result = jacobian_spectrum(snakemake.input.ddpm, eval_set, p.chain, p.n_images, p.seed, p.patch, store)
 write_json(result, snakemake.output[0])
-store.clear()
+store.finish()

@@ -21,4 +21,4 @@ result = randomness(
     store,
 )
 write_json(result, snakemake.output[0])
-store.clear()
+store.finish()

@@ -1,13 +1,17 @@
-"""Table 1: l2, l_inf, SSIM, FID before -> after purification."""
+"""Table 1: l2, l_inf, SSIM, FID before -> after purification (resumable per shard)."""
 
 from diffrob.data import load_image_set
 from diffrob.experiments import table1
 from diffrob.features import fid_features
 from diffrob.io import write_json
+from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure, device
 
 configure(snakemake.threads, snakemake.log[0])
-i, fid = snakemake.input, snakemake.params.fid
+i, p = snakemake.input, snakemake.params
+fid = p.fid
+store = BatchStore(p.partial, job_identity({"chain": p.chain, "fid": fid}, i))
 features = fid_features(fid["features"], device(), i.classifier, i.get("inception"), fid["dims"])
-result = table1(i.ddpm, load_image_set(i.eval), snakemake.params.chain, i.shards, features)
+result = table1(i.ddpm, load_image_set(i.eval), p.chain, i.shards, features, store)
 write_json({**result, "fid_features": fid["features"], "fid_dims": fid["dims"]}, snakemake.output[0])
+store.finish()

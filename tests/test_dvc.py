@@ -1,5 +1,8 @@
-"""DVC for real: dvc repro on the tiny config, a push/pull round trip, and a targeted rerun."""
+"""DVC for real, and kill -9 anywhere: `dvc repro` on the tiny config killed several times (once inside an attack
+shard's batches) and run again each time, byte-identical to an uninterrupted run with nothing finished computed
+twice; then a push/pull round trip and a targeted rerun."""
 
+import random
 import shutil
 import sys
 from pathlib import Path
@@ -7,7 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.crash import IN_A_SHARD, kill_repeatedly, reuse_in_logs
 from tests.helpers import FAST, ROOT, digests, dvc_round_trip, run, scratch_repository
+
+CRASH_SEED = 12
 
 CACHED = [
     "data/inputs",
@@ -24,14 +30,64 @@ CACHED = [
 ]
 
 
+def _kill_moments() -> list[float | str]:
+    """Where the kills land: early (models), inside an attack shard between its batches, then two at random."""
+    rng = random.Random(CRASH_SEED)
+    return [rng.uniform(8.0, 15.0), IN_A_SHARD, rng.uniform(10.0, 40.0), rng.uniform(10.0, 40.0)]
+
+
 @pytest.fixture(scope="module")
-def reproduced(tmp_path_factory):
+def crashed(tmp_path_factory):
+    """The tiny config's `dvc repro`, killed with SIGKILL at each of _kill_moments and then run to the end."""
     repo = scratch_repository(tmp_path_factory.mktemp("dvc"))
     dvc_yaml = (repo / "dvc.yaml").read_text()
     (repo / "dvc.yaml").write_text(dvc_yaml.replace("--cores all --resources gpu=1", FAST))
+    crashes = kill_repeatedly(["dvc", "repro"], repo, _kill_moments())
     result = run(["dvc", "repro"], repo)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return repo
+    assert result.returncode == 0, crashes.describe() + result.stdout[-3000:] + result.stderr[-3000:]
+    print(crashes.describe())
+    return repo, crashes
+
+
+@pytest.fixture(scope="module")
+def reproduced(crashed):
+    return crashed[0]
+
+
+def _outputs(root: Path) -> dict[str, str]:
+    """sha256 of results.csv and of every safetensors file the workflow made."""
+    return {
+        k: v for k, v in digests(root, ["paper/results.csv", "data"]).items()
+        if k.endswith((".csv", ".safetensors")) and "/partial/" not in k
+    }  # fmt: skip
+
+
+@pytest.mark.workflow
+def test_killed_runs_finish_byte_identical_to_an_uninterrupted_one(crashed, tiny_run):
+    repo, crashes = crashed
+    assert _outputs(repo) == _outputs(tiny_run)
+    assert not [*(repo / "data").rglob(".*.tmp"), *(repo / "paper").rglob(".*.tmp")]
+    assert not list((repo / "data").glob("partial/**/*.safetensors")), "saved batches left after their job"
+
+
+@pytest.mark.workflow
+def test_nothing_finished_before_a_kill_is_computed_again(crashed):
+    repo, crashes = crashed
+    assert sum(bool(k.running) for k in crashes.kills) >= 3, "the kills should land while jobs run"
+    for kill in crashes.kills:
+        for path, identity in kill.finished.items():
+            stat = path.stat()
+            assert (stat.st_ino, stat.st_mtime_ns) == identity, f"{path} finished before a kill ({kill.when}): redone"
+
+
+@pytest.mark.workflow
+def test_the_shard_killed_between_batches_resumed_from_its_saved_batch(crashed):
+    repo, crashes = crashed
+    (kill,) = [k for k in crashes.kills if k.when == IN_A_SHARD]
+    assert kill.batch is not None and kill.batch.name == "batch-00000.safetensors"
+    reuse = reuse_in_logs(repo)
+    folder = str(kill.batch.parent.relative_to(repo))
+    assert reuse[folder] == ([0], [1]), reuse
 
 
 @pytest.mark.workflow

@@ -60,22 +60,74 @@ def test_a_resumed_attack_equals_an_uninterrupted_one_and_skips_finished_batches
 CHAIN = {"sampler": "ddpm", "t_star": 4, "reverse_steps": 2, "keying": "sample", "chunks": {"chain": 8}}
 
 
-@pytest.mark.parametrize("measurement", ["randomness", "jacobian"])
-def test_a_resumed_measurement_equals_an_uninterrupted_one(tmp_path, unet, scheduler, images, measurement):
-    from diffrob.data import ImageSet
-    from diffrob.experiments import jacobian_spectrum, randomness
-    from diffrob.models import save_diffusion
+def _files(tmp_path, unet, scheduler, classifier, images) -> dict:
+    """A diffusion model folder, a classifier file and two fixed-randomness shards (seeds 0 and 1) on disk."""
+    from diffrob.evaluate import AttackShard, save_shard
+    from diffrob.models import save_classifier, save_diffusion
 
     save_diffusion(unet, scheduler, tmp_path / "ddpm")
-    eval_set = ImageSet(images, LABELS, INDICES)
-    if measurement == "randomness":
-        measure = lambda store: randomness(tmp_path / "ddpm", eval_set, CHAIN, 3, 2, 2, 0.1, store)  # noqa: E731
-    else:
-        measure = lambda store: jacobian_spectrum(tmp_path / "ddpm", eval_set, CHAIN, 3, 0, 2, store)  # noqa: E731
+    save_classifier(classifier, tmp_path / "classifier.safetensors")
+    shards = []
+    for seed in (0, 1):
+        noise = torch.rand(images.shape, generator=torch.Generator().manual_seed(seed))
+        adversarial = (images + 0.1 * noise).clamp(0, 1)
+        correct = torch.arange(7) % (seed + 2) == 0
+        shards.append(tmp_path / f"pgd-fixed-seed{seed}.safetensors")
+        save_shard(AttackShard(adversarial, LABELS, INDICES, correct, {"seed": seed}), shards[-1])
+    return {"ddpm": tmp_path / "ddpm", "classifier": tmp_path / "classifier.safetensors", "shards": shards}
+
+
+def _measurement(name: str, files: dict, eval_set):
+    """A measurement as a function of its store (None: not resumable), and the number of items it saves."""
+    from diffrob import evaluate, experiments
+    from diffrob.features import fid_features
+
+    ddpm, shards = files["ddpm"], files["shards"]
+    if name == "randomness":
+        return lambda store: experiments.randomness(ddpm, eval_set, CHAIN, 3, 2, 2, 0.1, store), 3
+    if name == "jacobian":
+        return lambda store: experiments.jacobian_spectrum(ddpm, eval_set, CHAIN, 3, 0, 2, store), 3
+    if name == "trajectories":
+        inputs = {"pgd": shards[0]}
+        return lambda store: experiments.trajectories(ddpm, eval_set, CHAIN, inputs, [0.1, 0.2], 0, store), 3
+    if name == "table1":
+        features = fid_features("classifier", torch.device("cpu"), files["classifier"])
+        return lambda store: experiments.table1(ddpm, eval_set, CHAIN, shards, features, store), 2
+    if name == "compression":
+        return lambda store: experiments.compression(ddpm, eval_set, CHAIN, [0, 1], shards, 0.1, store), 4
+    if name == "measure_shard":
+        classifier = files["classifier"]
+        return lambda store: evaluate.measure_shard(shards[0], eval_set, ddpm, classifier, CHAIN, 1, store), 2
+    classifier = files["classifier"]
+    return lambda store: evaluate.purified_clean_metrics(ddpm, classifier, eval_set, CHAIN, 0, store), 2
+
+
+RESUMABLE = ["randomness", "jacobian", "trajectories", "table1", "compression", "measure_shard", "purify_clean"]
+
+
+@pytest.mark.parametrize("name", RESUMABLE)
+def test_a_resumed_measurement_equals_an_uninterrupted_one(tmp_path, unet, scheduler, classifier, images, name):
+    from diffrob.data import ImageSet
+
+    files = _files(tmp_path, unet, scheduler, classifier, images)
+    measure, items = _measurement(name, files, ImageSet(images, LABELS, INDICES))
     whole = measure(None)
     first = _store(tmp_path)
-    assert measure(first) == whole and first.saved == [0, 1, 2]
-    first.path(1).unlink()
+    assert measure(first) == whole and first.saved == list(range(items))
+    first.path(1).unlink()  # killed while item 1 ran: the others were finished
     resumed_store = _store(tmp_path)
     assert measure(resumed_store) == whole
-    assert resumed_store.reused == [0, 2] and resumed_store.saved == [1]
+    assert resumed_store.reused == [k for k in range(items) if k != 1] and resumed_store.saved == [1]
+
+
+def test_a_resumed_measurement_uses_what_was_saved(tmp_path, unet, scheduler, classifier, images):
+    """The check above can fail: a saved item that differs from what would be computed shows in the result."""
+    from diffrob.data import ImageSet
+
+    files = _files(tmp_path, unet, scheduler, classifier, images)
+    measure, _ = _measurement("compression", files, ImageSet(images, LABELS, INDICES))
+    first = _store(tmp_path)
+    whole = measure(first)
+    saved = first.load(0, INDICES)
+    first.save(0, INDICES, {"rates": saved["rates"] + 1.0})
+    assert measure(_store(tmp_path)) != whole

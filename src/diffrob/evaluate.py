@@ -28,7 +28,7 @@ from diffrob.finite import NonFiniteError
 from diffrob.io import atomic_path, read_tensors
 from diffrob.models import load_classifier, load_diffusion
 from diffrob.pipeline import PurifierSpec
-from diffrob.resume import BatchStore
+from diffrob.resume import BatchStore, resumable
 from diffrob.runtime import device
 
 # Fresh test draws of a base seed start here, far from the draws its attack used (counted from 1).
@@ -54,13 +54,27 @@ def clean_correct(classifier: nn.Module, eval_set: ImageSet, batch_size: int = 2
     return predict(classifier, eval_set.images, batch_size) == eval_set.labels
 
 
+def correct_resumably(
+    store: BatchStore | None,
+    number: int,
+    model: PurifiedClassifier,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    indices: torch.Tensor,
+) -> torch.Tensor:
+    """:func:`correct_under` as item ``number`` of a resumable job: loaded from ``store`` when saved there."""
+    return resumable(store, number, indices, lambda: {"correct": correct_under(model, images, labels)})["correct"]
+
+
 def purified_clean_correct(
-    fixed: PurifiedClassifier, free: PurifiedClassifier, eval_set: ImageSet
+    fixed: PurifiedClassifier, free: PurifiedClassifier, eval_set: ImageSet, store: BatchStore | None = None
 ) -> dict[str, torch.Tensor]:
-    """Correctness on purified clean images under xi_s (``fixed``) and under a fresh xi (``free``)."""
+    """Correctness on purified clean images under xi_s (``fixed``) and under a fresh xi (``free``); with a
+    ``store``, each saved as it finishes and reused after a kill."""
+    args = (eval_set.images, eval_set.labels, eval_set.indices)
     return {
-        "correct_fixed": correct_under(fixed, eval_set.images, eval_set.labels),
-        "correct_free": correct_under(free, eval_set.images, eval_set.labels),
+        "correct_fixed": correct_resumably(store, 0, fixed, *args),
+        "correct_free": correct_resumably(store, 1, free, *args),
     }
 
 
@@ -131,17 +145,22 @@ def load_evaluation_shard(path: str | Path, eval_set: ImageSet) -> AttackShard:
 
 
 def shard_accuracies(
-    shard: AttackShard, fixed_other: PurifiedClassifier | None, free: PurifiedClassifier
+    shard: AttackShard,
+    fixed_other: PurifiedClassifier | None,
+    free: PurifiedClassifier,
+    store: BatchStore | None = None,
 ) -> dict[str, float | int | None]:
     """Accuracy of a shard's adversarial set: own test xi; a fresh xi; xi of another seed (transfer, Table 4).
 
-    ``acc_transfer`` is None when there is no other seed to transfer to (``fixed_other`` None).
+    ``acc_transfer`` is None when there is no other seed to transfer to (``fixed_other`` None). With a
+    ``store``, each evaluation is saved as it finishes and reused after a kill.
     """
-    args = (shard.adversarial, shard.labels)
-    transfer = None if fixed_other is None else accuracy_percent(correct_under(fixed_other, *args))
+    args = (shard.adversarial, shard.labels, shard.indices)
+    fresh = correct_resumably(store, 0, free, *args)
+    transfer = None if fixed_other is None else accuracy_percent(correct_resumably(store, 1, fixed_other, *args))
     return {
         "acc_own": accuracy_percent(shard.correct),
-        "acc_fresh": accuracy_percent(correct_under(free, *args)),
+        "acc_fresh": accuracy_percent(fresh),
         "acc_transfer": transfer,
         "n": int(shard.labels.numel()),
     }
@@ -175,15 +194,21 @@ def _load_parts(ddpm_dir: str | Path, classifier_path: str | Path) -> tuple[nn.M
 
 
 def purified_clean_metrics(
-    ddpm_dir: str | Path, classifier_path: str | Path, eval_set: ImageSet, chain: Mapping[str, Any], seed: int
+    ddpm_dir: str | Path,
+    classifier_path: str | Path,
+    eval_set: ImageSet,
+    chain: Mapping[str, Any],
+    seed: int,
+    store: BatchStore | None = None,
 ) -> dict[str, Any]:
-    """Clean accuracy (%) after purification under xi_s (fixed) and under a fresh xi (free), for one seed."""
+    """Clean accuracy (%) after purification under xi_s (fixed) and under a fresh xi (free), for one seed;
+    with a ``store``, resumable (:func:`purified_clean_correct`)."""
     spec = PurifierSpec.from_mapping(chain)
     unet, scheduler, classifier = _load_parts(ddpm_dir, classifier_path)
     indices = eval_set.indices.tolist()
     fixed = purified_classifier(unet, scheduler, classifier, spec, indices, seed, "fixed")
     free = purified_classifier(unet, scheduler, classifier, spec, indices, seed, "free")
-    correct = purified_clean_correct(fixed, free, on_device(eval_set))
+    correct = purified_clean_correct(fixed, free, on_device(eval_set), store)
     return {
         "sampler": spec.sampler,
         "t_star": spec.t_star,
@@ -253,12 +278,13 @@ def measure_shard(
     classifier_path: str | Path,
     chain: Mapping[str, Any],
     partner: int | None,
+    store: BatchStore | None = None,
 ) -> dict[str, Any]:
     """Accuracy of a shard under its own test xi, a fresh xi, and xi_{s'} of the seed ``partner`` (Tables 2, 4).
 
     The shard's rows are matched to ``eval_set`` by sample index, so every sample gets the noise its
     position in the evaluation set keys. ``partner`` is the transfer seed s' the experiment design pairs
-    the shard with; None skips transfer.
+    the shard with; None skips transfer. With a ``store``, resumable (:func:`shard_accuracies`).
     """
     shard = load_evaluation_shard(shard_path, eval_set)
     spec = PurifierSpec.from_mapping(chain)
@@ -275,4 +301,4 @@ def measure_shard(
     free = purified_classifier(unet, scheduler, classifier, spec, indices, seed, "free", first_draw=FRESH_TEST_DRAWS)
     dev = device()
     moved = AttackShard(shard.adversarial.to(dev), shard.labels.to(dev), shard.indices, shard.correct, shard.info)
-    return {**shard.info, "transfer_seed": partner, **shard_accuracies(moved, fixed_other, free)}
+    return {**shard.info, "transfer_seed": partner, **shard_accuracies(moved, fixed_other, free, store)}

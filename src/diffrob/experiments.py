@@ -8,6 +8,7 @@ nothing of the workflow. Results carry ``rows`` in the long format of ``paper/re
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from tqdm.auto import tqdm
 
 from diffrob.attack import AttackSettings, frozen, linf_pgd_in_batches, predict
 from diffrob.data import ImageSet
-from diffrob.evaluate import accuracy_percent, load_evaluation_shard
+from diffrob.evaluate import AttackShard, accuracy_percent, load_evaluation_shard
 from diffrob.features import FeatureFunction, features_in_chunks
 from diffrob.labels import ATTACK_LABELS, SAMPLER_LABELS
 from diffrob.measure import (
@@ -87,11 +88,13 @@ def trajectories(
     shards: Mapping[str, str | Path],
     uniform_epsilons: Sequence[float],
     seed: int,
+    store: BatchStore | None = None,
 ) -> dict[str, Any]:
     """Distances to the clean images along the purification (Fig. 1c, S1, S3; Tables S3, S4).
 
     ``shards`` maps an attack name (pgd, pgd_eot, bpda, bpda_eot) to a shard; uniform noise at each of
     ``uniform_epsilons`` is added. Returns per-state mean and sd over images, and init/max/end rows.
+    With a ``store``, each input's distances are saved as they finish and reused after a kill.
     """
     purifier = load_purifier(ddpm_dir, chain, eval_set.indices.tolist())
     inputs = {ATTACK_LABELS[name]: load_evaluation_shard(path, eval_set).adversarial for name, path in shards.items()}
@@ -102,8 +105,9 @@ def trajectories(
     label = SAMPLER_LABELS[c.sampler]
     series, rows = {}, []
     positions = range(len(eval_set))
-    for name, images in tqdm(inputs.items(), desc="trajectories"):
-        d = trajectory_along(purifier, images, positions, seed, eval_set.images)
+    for number, (name, images) in enumerate(tqdm(inputs.items(), desc="trajectories")):
+        along = partial(trajectory_along, purifier, images, positions, seed, eval_set.images)
+        d = resumable(store, number, eval_set.indices, along)
         series[name] = {
             norm: {"mean": d[norm].mean(1).tolist(), "sd": d[norm].std(1).tolist()} for norm in ("l2", "linf")
         }
@@ -121,32 +125,45 @@ def table1(
     chain: Mapping[str, Any],
     shard_paths: Sequence[str | Path],
     features: FeatureFunction,
+    store: BatchStore | None = None,
 ) -> dict[str, Any]:
     """Table 1: l2, l_inf, SSIM and FID to the clean images before -> after purification under xi_s.
 
     One value per seed (the shard's own xi_s), reported as mean +- sd over seeds. FID is the Frechet
-    distance of ``features`` (pytorch-fid's Inception at paper scale, :mod:`diffrob.features`).
+    distance of ``features`` (pytorch-fid's Inception at paper scale, :mod:`diffrob.features`). With a
+    ``store``, each shard's values are saved as they finish and reused after a kill.
     """
     purifier = load_purifier(ddpm_dir, chain, eval_set.indices.tolist())
     clean = eval_set.images
+    columns = [f"{metric}_{stage}" for stage in ("before", "after") for metric in ("l2", "linf", "ssim", "fid")]
 
     def features_of(images: torch.Tensor) -> torch.Tensor:
         return features_in_chunks(features, images, purifier.chunks.chain, purifier.device)
 
-    clean_features = features_of(clean)
-    per_seed: dict[str, list[float]] = {}
-    for path in tqdm(shard_paths, desc="table 1"):
-        shard = load_evaluation_shard(path, eval_set)
+    @cache
+    def clean_features() -> torch.Tensor:  # once, and only when a shard is computed rather than loaded back
+        return features_of(clean)
+
+    def distances(shard: AttackShard) -> dict[str, torch.Tensor]:
         after = purifier(shard.adversarial, range(len(eval_set)), int(shard.info["seed"]))
-        for stage, images in (("before", shard.adversarial), ("after", after)):
-            values = {
-                "l2": float(l2_distance(images, clean).mean()),
-                "linf": float(linf_distance(images, clean).mean()),
-                "ssim": float(ssim(images, clean).mean()),
-                "fid": frechet_distance(features_of(images), clean_features),
-            }
-            for metric, value in values.items():
-                per_seed.setdefault(f"{metric}_{stage}", []).append(value)
+        values = [
+            value
+            for images in (shard.adversarial, after)
+            for value in (
+                float(l2_distance(images, clean).mean()),
+                float(linf_distance(images, clean).mean()),
+                float(ssim(images, clean).mean()),
+                frechet_distance(features_of(images), clean_features()),
+            )
+        ]
+        return {"values": torch.tensor(values, dtype=torch.float64)}
+
+    per_seed: dict[str, list[float]] = {column: [] for column in columns}
+    for number, path in enumerate(tqdm(shard_paths, desc="table 1")):
+        shard = load_evaluation_shard(path, eval_set)
+        values = resumable(store, number, eval_set.indices, partial(distances, shard))["values"]
+        for column, value in zip(columns, values.tolist(), strict=True):
+            per_seed[column].append(value)
     label = SAMPLER_LABELS[purifier.chain.sampler]
     return {"rows": [row("table1", label, column, values) for column, values in per_seed.items()]}
 
@@ -270,6 +287,7 @@ def compression(
     seeds: Sequence[int],
     shard_paths: Sequence[str | Path],
     epsilon: float,
+    store: BatchStore | None = None,
 ) -> dict[str, Any]:
     """Compression rates (eq. 10; Tables 6, 7) under fixed xi_s.
 
@@ -277,6 +295,8 @@ def compression(
       rates are averaged per image over seeds, then reported as mean +- sd over images;
     * PGD robust / non-robust: x = each shard's adversarial image under the shard's own xi_s, split by
       whether the attack failed (rows absent without shards, or where no image falls in a group).
+
+    With a ``store``, the rates of each seed and of each shard are saved as they finish and reused after a kill.
     """
     if not seeds:
         raise ValueError("compression needs at least one base seed")
@@ -289,15 +309,18 @@ def compression(
             clean_outputs[seed] = purifier(x0, positions, seed)
         return clean_outputs[seed]
 
+    def rates_of(inputs: torch.Tensor, seed: int) -> dict[str, torch.Tensor]:
+        return {"rates": compression_rate(purifier(inputs, positions, seed), f_x0(seed), inputs, x0)}
+
     uniform_rates = []
     for k, seed in enumerate(tqdm(seeds, desc="compression (uniform)")):
         noisy = uniform_perturbation(x0, epsilon, seed=15485863 + k)
-        uniform_rates.append(compression_rate(purifier(noisy, positions, seed), f_x0(seed), noisy, x0))
+        uniform_rates.append(resumable(store, k, eval_set.indices, partial(rates_of, noisy, seed))["rates"])
     robust, nonrobust = [], []
-    for path in tqdm(shard_paths, desc="compression (shards)"):
+    for j, path in enumerate(tqdm(shard_paths, desc="compression (shards)")):
         shard = load_evaluation_shard(path, eval_set)
         seed = int(shard.info["seed"])
-        rates = compression_rate(purifier(shard.adversarial, positions, seed), f_x0(seed), shard.adversarial, x0)
+        rates = resumable(store, len(seeds) + j, eval_set.indices, partial(rates_of, shard.adversarial, seed))["rates"]
         robust.append(rates[shard.correct])
         nonrobust.append(rates[~shard.correct])
     spec = purifier.chain

@@ -82,8 +82,14 @@ class BatchStore:
         self.saved.append(number)
 
     def clear(self) -> None:
-        """Remove the saved batches (once the job's output is written)."""
+        """Remove the saved batches (once the job's output is written); the folders above stay, as other jobs
+        running at the same time may be about to save in them."""
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def finish(self) -> None:
+        """Log which batches were loaded back and which computed, then remove them (the job's output is written)."""
+        LOG.info("batches reused from %s: %s; computed: %s", self.folder, self.reused, self.saved)
+        self.clear()
 
 
 def resumable(
