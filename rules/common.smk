@@ -170,4 +170,6 @@ def all_measurements():
     files += [measurement("randomness"), "data/measurements/base_classifier.json"]
     if DESIGN.correlation_pairs():
         files.append(measurement("correlations"))
+    if DESIGN.alignment_shard() is not None:
+        files.append(measurement("gradient_alignment"))
     return files

@@ -170,6 +170,31 @@ rule correlations:
         "../scripts/correlations.py"
 
 
+rule gradient_alignment:
+    input:
+        shard=lambda w: shard_file("adversarial", DESIGN.alignment_shard()),
+        ddpm="data/models/ddpm",
+        classifier="data/models/classifier.safetensors",
+        eval="data/inputs/eval.safetensors",
+    output:
+        "data/measurements/{sampler}-t{t}/gradient_alignment.json",
+    params:
+        chain=chain_params,
+        attack=config["attack"],
+        label=DESIGN.table5_rows()[1],
+        partial="data/partial/gradient_alignment/{sampler}-t{t}",  # finished batches, kept until the output is written
+    threads: 2
+    resources:
+        **job_resources("gradient_alignment"),
+        gpu=1,
+    log:
+        "logs/gradient_alignment/{sampler}-t{t}.log",
+    benchmark:
+        "benchmarks/gradient_alignment/{sampler}-t{t}.tsv"
+    script:
+        "../scripts/gradient_alignment.py"
+
+
 rule base_classifier:
     input:
         classifier="data/models/classifier.safetensors",

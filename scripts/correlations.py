@@ -1,4 +1,4 @@
-"""Table 5: correlations of adversarial perturbations across seeds and with PGD-EOT."""
+"""Table 5, first row: correlations of adversarial perturbations made under different fixed xi."""
 
 from diffrob.data import load_image_set
 from diffrob.experiments import correlations

@@ -58,3 +58,15 @@ def test_claims_of_a_bpda_run_read_the_bpda_columns():
     assert claim.check(_frame(rows)) is True
     pgd_only = [("table2", "DDPM fixed", "pgd", 29.5, 0.4), ("table2", "DDPM free", "pgd", 63.7, 1.2)]
     assert claim.check(_frame(pgd_only)) is None
+
+
+def test_table5_check_needs_both_correlations_far_from_one():
+    claim = _claim("nearly uncorrelated")
+    rows = [("table5", "PGD(fix) vs PGD(fix)", "correlation", 0.08, 0.07)]
+    rows.append(("table5", "PGD-EOT vs PGD(fix)", "correlation", 0.17, 0.1))
+    assert claim.check(_frame(rows)) is True
+    rows[1] = ("table5", "PGD-EOT vs PGD(fix)", "correlation", 0.9, 0.05)  # EOT recovers the test's gradient
+    assert claim.check(_frame(rows)) is False
+    rows[1] = ("table5", "PGD-EOT vs PGD(fix)", "correlation", 0.17, 0.1)
+    rows[0] = ("table5", "PGD(fix) vs PGD(fix)", "correlation", 0.7, 0.1)  # one perturbation for every xi
+    assert claim.check(_frame(rows)) is False

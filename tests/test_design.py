@@ -28,7 +28,9 @@ def test_the_shipped_tiny_design_pairs_seeds_cyclically_and_omits_only_sweep_tra
     assert design.fixed_seeds(main) == (0, 1)
     assert design.points() == (Point("ddpm", 5), Point("ddpm", 10), main, Point("reverse", 20))
     assert [design.transfer_partner(ShardKey(main, "pgd", "fixed", s)) for s in (0, 1)] == [1, 0]
-    assert {p.label for p in design.correlation_pairs()} == {"PGD(fix) vs PGD(fix)", "PGD-EOT vs PGD(fix)"}
+    assert [p.label for p in design.correlation_pairs()] == ["PGD(fix) vs PGD(fix)"]
+    assert design.alignment_shard() == ShardKey(main, "pgd_eot", "free", 0)
+    assert design.table5_rows() == ("PGD(fix) vs PGD(fix)", "PGD-EOT vs PGD(fix)")
     assert {(o.artifact, o.item) for o in design.omissions()} == {
         ("accuracy", "DDPM at t* = 5: transfer"),
         ("accuracy", "DDPM at t* = 10: transfer"),
@@ -53,7 +55,8 @@ def test_one_seed_leaves_out_transfer_and_the_fixed_pair_with_reasons():
     assert design.transfer_partner(ShardKey(design.main, "pgd", "fixed", 4)) is None
     assert "one base seed" in _items(design, "table4")["transfer"]
     assert "PGD(fix) vs PGD(fix)" in _items(design, "table5")
-    assert [p.label for p in design.correlation_pairs()] == ["PGD-EOT vs PGD(fix)"]
+    assert design.correlation_pairs() == ()
+    assert design.alignment_shard() == ShardKey(design.main, "pgd_eot", "free", 4)
 
 
 def test_free_randomness_only_keeps_the_main_point_for_clean_accuracy_and_explains_the_rest():
@@ -81,6 +84,7 @@ def test_fixed_randomness_only_leaves_out_the_free_column():
     assert design.free_shards() == ()
     assert set(_items(design, "table2")) == {"DDPM free PGD", "DDPM free PGD-EOT"}
     assert "has no pgd_eot" in _items(design, "table5")["PGD-EOT vs PGD(fix)"]
+    assert design.alignment_shard() is None
 
 
 def test_sampler_order_chooses_the_main_sampler_and_the_sweep_can_miss_ddpm():
@@ -98,7 +102,8 @@ def test_a_sweep_that_misses_the_main_depth_still_has_main_points():
 
 def test_bpda_main_attack_names_its_pairs_and_its_eot_column():
     design = _design(attack={"main": "bpda", "extra": ["bpda_eot"]})
-    assert {p.label for p in design.correlation_pairs()} == {"BPDA(fix) vs BPDA(fix)", "BPDA-EOT vs BPDA(fix)"}
+    assert [p.label for p in design.correlation_pairs()] == ["BPDA(fix) vs BPDA(fix)"]
+    assert design.table5_rows()[1] == "BPDA-EOT vs BPDA(fix)" and design.alignment_shard().attack == "bpda_eot"
     assert {k.attack for k in design.shards()} == {"bpda", "bpda_eot"}
     missing = _design(attack={"main": "bpda", "extra": ["pgd_eot"]})
     assert "has no bpda_eot" in _items(missing, "table2")["DDPM free BPDA-EOT"]

@@ -65,8 +65,9 @@ def test_identity_purifier_compresses_by_one_and_has_no_internal_variance():
     assert compression_rate(x.unsqueeze(0), x0.unsqueeze(0), x.unsqueeze(0), x0.unsqueeze(0)).item() == pytest.approx(
         1.0
     )
-    radii = centroid_distances(out, inputs)
-    torch.testing.assert_close(radii["fixed_noise"].mean(), radii["initial"].mean())
+    radii = centroid_distances(out, inputs, x0.reshape(-1))
+    torch.testing.assert_close(radii["fixed_noise"], (inputs - inputs.mean(0)).norm(dim=1).double().repeat(6))
+    torch.testing.assert_close(radii["initial"], (inputs - x0.reshape(-1)).norm(dim=1).double())
 
 
 def test_affine_purifier_compresses_by_a_and_has_jacobian_singular_values_a():
@@ -105,9 +106,11 @@ def test_variance_decomposition_sums_to_the_total():
 
 
 def test_centroid_radii_show_compression_under_fixed_noise_and_expansion_when_noise_varies():
-    out, inputs = _outputs(_affine_purifier(0.25), torch.rand((1, 4, 4)))
-    radii = {k: v.mean().item() for k, v in centroid_distances(out, inputs).items()}
-    assert radii["fixed_noise"] == pytest.approx(0.25 * radii["initial"], rel=1e-6)
+    x0 = torch.rand((1, 4, 4))
+    out, inputs = _outputs(_affine_purifier(0.25), x0)
+    radii = {k: v.mean().item() for k, v in centroid_distances(out, inputs, x0.reshape(-1)).items()}
+    about_their_mean = (inputs - inputs.mean(0)).norm(dim=1).mean().item()
+    assert radii["fixed_noise"] == pytest.approx(0.25 * about_their_mean, rel=1e-6)
     assert radii["fixed_input"] > radii["initial"]
     assert radii["vary_both"] >= radii["fixed_input"] * 0.9
 
@@ -122,6 +125,36 @@ def test_pairwise_and_perturbation_correlations():
     v = torch.randn((1, 50), generator=torch.Generator().manual_seed(1))
     assert mean_pairwise_correlation(torch.cat([v, 2 * v + 1])) == pytest.approx(1.0)
     assert perturbation_correlation(v, -3 * v).item() == pytest.approx(-1.0)
+
+
+def test_the_input_radius_is_about_the_clean_image_as_the_papers_eps_sqrt_d_over_3():
+    x0 = torch.full((3, 32, 32), 0.5)
+    eps, n = 8 / 255, 16
+    inputs = torch.stack([(x0 + uniform(x0.shape, -eps, eps, seed=j)).reshape(-1) for j in range(n)])
+    radius = centroid_distances(inputs.unsqueeze(0), inputs, x0.reshape(-1))["initial"].mean().item()
+    assert radius == pytest.approx(eps * (3072 / 3) ** 0.5, rel=0.01)  # the paper's 1.004
+    biased = (inputs - inputs.mean(0)).norm(dim=1).mean().item()  # about the inputs' own mean: sqrt(1 - 1/16) low
+    assert biased == pytest.approx(1.004 * (1 - 1 / n) ** 0.5, rel=0.01) and biased != pytest.approx(radius, rel=0.02)
+
+
+def test_ssim_uses_wang_et_als_gaussian_window():
+    from skimage.metrics import structural_similarity
+
+    gen = torch.Generator().manual_seed(4)
+    x = torch.rand((2, 3, 32, 32), generator=gen)
+    y = (x + 0.2 * torch.rand(x.shape, generator=gen)).clamp(0, 1)
+    ours = ssim(x, y)
+    wang = [
+        structural_similarity(
+            a.numpy().astype("float64"), b.numpy().astype("float64"), data_range=1.0, channel_axis=0,
+            gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+        )
+        for a, b in zip(x, y, strict=True)
+    ]  # fmt: skip
+    pairs = [(a.numpy().astype("float64"), b.numpy().astype("float64")) for a, b in zip(x, y, strict=True)]
+    uniform_7 = [structural_similarity(a, b, data_range=1.0, channel_axis=0) for a, b in pairs]
+    torch.testing.assert_close(ours, torch.tensor(wang, dtype=torch.float64))
+    assert not torch.allclose(ours, torch.tensor(uniform_7, dtype=torch.float64), atol=1e-4, rtol=0)
 
 
 def test_ssim_of_an_image_with_itself_is_one_and_drops_with_noise():

@@ -234,7 +234,8 @@ def attack_set(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """PGD adversarial examples for the whole evaluation set, batch by batch; returns (x_adv, correct under xi_test).
 
-    Row p of ``images`` is the sample at position p of the evaluation set. The test uses the same
+    Row p of ``images`` is the sample at position p of the evaluation set. Batch b's random start is drawn
+    from ``attack_seed + b`` (a shard passes :func:`diffrob.noise.shard_start_seed`). The test uses the same
     model: xi_s under fixed randomness, a fresh xi under free randomness. With a ``store``, each finished
     batch is saved as it finishes and a batch saved before (same job, same sample ``indices``) is loaded
     instead of attacked again.

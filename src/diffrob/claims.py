@@ -282,8 +282,8 @@ def claims(main: str = "DDPM", smallest_uniform: str = "", attack: str = "pgd") 
         ),
         Claim(
             "Sec. 4, Table 5",
-            f"Perturbations found under different ξ are nearly uncorrelated; {name}-EOT correlates more with "
-            f"{name}(fix).",
+            f"Perturbations found under different fixed ξ are nearly uncorrelated, and the {name}-EOT gradient "
+            f"is far from the gradient of the system it is tested on (g∘f under the test's ξ).",
             [
                 (fixed_pair, ("table5", fixed_pair, "correlation"), ("table5", fixed_pair, "correlation")),
                 (eot_pair, ("table5", eot_pair, "correlation"), ("table5", eot_pair, "correlation")),
@@ -291,11 +291,7 @@ def claims(main: str = "DDPM", smallest_uniform: str = "", attack: str = "pgd") 
             lambda r: _all(
                 [
                     _cmp(value(r, "table5", fixed_pair, "correlation"), 0.5, lt),
-                    _cmp(
-                        value(r, "table5", eot_pair, "correlation"),
-                        value(r, "table5", fixed_pair, "correlation"),
-                        gt,
-                    ),
+                    _cmp(value(r, "table5", eot_pair, "correlation"), 0.5, lt),
                 ]
             ),
             [],

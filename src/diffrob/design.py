@@ -204,14 +204,20 @@ class Design:
         return fixed[0] if fixed else self.seeds[0]
 
     def correlation_pairs(self) -> tuple[Pair, ...]:
-        """Table 5's pairs: fixed shards of two seeds at the main point; an EOT shard and the fixed one of its seed."""
-        name = ATTACK_TITLES[self.main_attack]
+        """Table 5's first row: pairs of fixed-randomness shards of two seeds at the main point (perturbations)."""
         fixed = {k.seed: k for k in self.fixed_shards(self.main)}
-        pairs = [Pair(f"{name}(fix) vs {name}(fix)", fixed[a], fixed[b]) for a, b in combinations(fixed, 2)]
-        for eot in self.extra_shards(self.eot_attack):
-            if eot.seed in fixed:
-                pairs.append(Pair(f"{ATTACK_TITLES[self.eot_attack]} vs {name}(fix)", eot, fixed[eot.seed]))
-        return tuple(pairs)
+        return tuple(Pair(self.table5_rows()[0], fixed[a], fixed[b]) for a, b in combinations(fixed, 2))
+
+    def alignment_shard(self) -> ShardKey | None:
+        """Table 5's second row: the EOT shard at the main point whose adversarial images the EOT gradient and
+        the test system's gradient are compared at (the first EOT seed), or None without one."""
+        shards = self.extra_shards(self.eot_attack)
+        return shards[0] if shards else None
+
+    def table5_rows(self) -> tuple[str, str]:
+        """Table 5's row labels: perturbations under two fixed xi; EOT gradient vs the fixed test system's."""
+        name = ATTACK_TITLES[self.main_attack]
+        return f"{name}(fix) vs {name}(fix)", f"{ATTACK_TITLES[self.eot_attack]} vs {name}(fix)"
 
     # -- what is not produced, and why -----------------------------------------------------------
 
@@ -244,22 +250,15 @@ class Design:
         return out
 
     def _table5_omissions(self) -> list[Omission]:
-        name, eot_name = ATTACK_TITLES[self.main_attack], ATTACK_TITLES[self.eot_attack]
-        labels = {p.label for p in self.correlation_pairs()}
+        perturbations, gradients = self.table5_rows()
         out = []
-        if f"{name}(fix) vs {name}(fix)" not in labels:
+        if not self.correlation_pairs():
             seeds = list(self.fixed_seeds(self.main))
             reason = f"fixed-randomness shards of {len(seeds)} seed(s) {seeds} at {self.main}; the pair needs two"
-            out.append(Omission("table5", f"{name}(fix) vs {name}(fix)", reason))
-        if f"{eot_name} vs {name}(fix)" not in labels:
-            if not self.extra_shards(self.eot_attack):
-                reason = f"attack.extra = {list(self.extra)} has no {self.eot_attack}"
-            else:
-                reason = (
-                    f"no fixed-randomness shard at {self.main} under the EOT seeds {list(self.extra_seeds)} "
-                    f"(fixed seeds there: {list(self.fixed_seeds(self.main))})"
-                )
-            out.append(Omission("table5", f"{eot_name} vs {name}(fix)", reason))
+            out.append(Omission("table5", perturbations, reason))
+        if self.alignment_shard() is None:
+            reason = f"attack.extra = {list(self.extra)} has no {self.eot_attack}"
+            out.append(Omission("table5", gradients, reason))
         return out
 
     def _sampler_omissions(self) -> list[Omission]:

@@ -27,12 +27,10 @@ from diffrob.data import ImageSet, check_image_tensors
 from diffrob.finite import NonFiniteError
 from diffrob.io import atomic_path, read_tensors
 from diffrob.models import load_classifier, load_diffusion
+from diffrob.noise import TEST_DRAWS, shard_start_seed
 from diffrob.pipeline import PurifierSpec
 from diffrob.resume import BatchStore, resumable
 from diffrob.runtime import device
-
-# Fresh test draws of a base seed start here, far from the draws its attack used (counted from 1).
-FRESH_TEST_DRAWS = 2**19
 
 
 def accuracy_percent(correct: torch.Tensor) -> float:
@@ -248,7 +246,7 @@ def run_attack_shard(
             eval_set.images.to(dev),
             eval_set.labels.to(dev),
             settings,
-            attack_seed=seed,
+            attack_seed=shard_start_seed(spec.sampler, spec.t_star, attack_name, randomness, seed),
             store=store,
             indices=eval_set.indices,
         )
@@ -298,7 +296,7 @@ def measure_shard(
         if partner is None
         else purified_classifier(unet, scheduler, classifier, spec, indices, int(partner), "fixed")
     )
-    free = purified_classifier(unet, scheduler, classifier, spec, indices, seed, "free", first_draw=FRESH_TEST_DRAWS)
+    free = purified_classifier(unet, scheduler, classifier, spec, indices, seed, "free", first_draw=TEST_DRAWS)
     dev = device()
     moved = AttackShard(shard.adversarial.to(dev), shard.labels.to(dev), shard.indices, shard.correct, shard.info)
     return {**shard.info, "transfer_seed": partner, **shard_accuracies(moved, fixed_other, free, store)}

@@ -16,7 +16,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from diffrob.attack import AttackSettings, frozen, linf_pgd_in_batches, predict
+from diffrob.attack import (
+    AttackSettings,
+    PurifiedClassifier,
+    attack_gradient,
+    frozen,
+    linf_pgd_in_batches,
+    predict,
+    purified_classifier,
+)
 from diffrob.data import ImageSet
 from diffrob.evaluate import AttackShard, accuracy_percent, load_evaluation_shard
 from diffrob.features import FeatureFunction, features_in_chunks
@@ -39,7 +47,7 @@ from diffrob.measure import (
     variance_decomposition,
 )
 from diffrob.models import load_classifier, load_diffusion
-from diffrob.noise import uniform
+from diffrob.noise import ALIGNMENT_DRAWS, ALIGNMENT_TEST_DRAWS, uniform
 from diffrob.pipeline import DiffusionPurifier, PurifierSpec, build_purifier
 from diffrob.report import result_row
 from diffrob.resume import BatchStore, resumable
@@ -181,7 +189,8 @@ def randomness_of_image(
     measured = {
         name: torch.tensor(value, dtype=torch.float64) for name, value in variance_decomposition(flat_out).items()
     }
-    measured |= {f"distances_{name}": d for name, d in centroid_distances(flat_out, flat_in).items()}
+    distances = centroid_distances(flat_out, flat_in, image.reshape(-1)).items()
+    measured |= {f"distances_{name}": d for name, d in distances}
     correlations = direction_correlations(flat_out, flat_in).items()
     measured |= {f"corr_{name}": torch.tensor(value, dtype=torch.float64) for name, value in correlations}
     return measured
@@ -331,6 +340,62 @@ def compression(
         if values.numel():
             rows.append(row("compression", name, column, values))
     return {"sampler": spec.sampler, "t_star": spec.t_star, "rows": rows}
+
+
+def input_gradient(model: PurifiedClassifier, x: torch.Tensor, labels: torch.Tensor, positions: range) -> torch.Tensor:
+    """The gradient PGD steps along: d CE(model(x), labels) / dx, for the samples at ``positions``."""
+    model.use_batch(positions)
+    x = x.detach().clone().requires_grad_(True)
+    torch.nn.functional.cross_entropy(model(x), labels, reduction="sum").backward()  # the chain is checkpointed
+    return x.grad.detach()
+
+
+def gradient_alignment(
+    ddpm_dir: str | Path,
+    classifier_path: str | Path,
+    eval_set: ImageSet,
+    chain: Mapping[str, Any],
+    shard_path: str | Path,
+    attack: Mapping[str, Any],
+    label: str,
+    store: BatchStore | None = None,
+) -> dict[str, Any]:
+    """Table 5, second row: how well the EOT attack's gradient points where the test system's does.
+
+    At each adversarial image x of the EOT shard (a point the attack reached), the per-image Pearson
+    correlation between the EOT gradient -- of the cross-entropy of the logits averaged over K fresh draws
+    of xi (eq. 9), as the attack computes it -- and the gradient of g(f_{xi_test}(x)) under one further
+    fresh xi, the system the test then faces (the paper's "optimal attack"). Both use the shard's gradient
+    (full or BPDA). The draws come from their own range (:data:`diffrob.noise.ALIGNMENT_DRAWS`); with a
+    ``store``, each batch is saved as it finishes, with the draw counters, and reused after a kill.
+    """
+    shard = load_evaluation_shard(shard_path, eval_set)
+    name, seed = str(shard.info["attack"]), int(shard.info["seed"])
+    settings = AttackSettings.from_mapping(attack, name)
+    unet, scheduler = load_diffusion(ddpm_dir)
+    unet, classifier = unet.to(device()), load_classifier(classifier_path).to(device())
+    spec, indices, gradient = PurifierSpec.from_mapping(chain), eval_set.indices.tolist(), attack_gradient(name)
+    models = [
+        purified_classifier(unet, scheduler, classifier, spec, indices, seed, "free", first, gradient)
+        for first in (ALIGNMENT_DRAWS, ALIGNMENT_TEST_DRAWS)
+    ]
+    eot, test = models
+    eot.eot_samples = settings.eot_samples
+    images, labels = shard.adversarial.to(device()), shard.labels.to(device())
+    parts = []
+    for number, start in enumerate(tqdm(range(0, len(labels), settings.batch_size), desc="gradient alignment")):
+        rows = range(start, min(start + settings.batch_size, len(labels)))
+
+        def align(rows: range = rows) -> dict[str, torch.Tensor]:
+            x, y = images[rows.start : rows.stop], labels[rows.start : rows.stop]
+            pair = [input_gradient(model, x, y, rows) for model in models]
+            draws = torch.tensor([eot.calls, test.calls])
+            return {"correlation": perturbation_correlation(*pair).double().cpu(), "draws": draws}
+
+        done = resumable(store, number, eval_set.indices[rows.start : rows.stop], align)
+        eot.calls, test.calls = (int(d) for d in done["draws"])  # the next batch draws on from here
+        parts.append(done["correlation"])
+    return {"rows": [row("table5", label, "correlation", torch.cat(parts))], "eot_samples": settings.eot_samples}
 
 
 def correlations(eval_set: ImageSet, pairs: Sequence[tuple[str, str | Path, str | Path]]) -> dict[str, Any]:

@@ -19,11 +19,17 @@ Randomness configurations (a "xi" in the paper's notation):
 Code from other libraries that draws from torch's global generator (foolbox's random start,
 ``nn.Module`` initialisation) runs inside :func:`seeded`, which forks the global state so nothing
 leaks out.
+
+PGD's random start is a stream of its own (:func:`shard_start_seed`): batch b of an attack shard starts
+from ``shard_start_seed(shard) + b``, where the shard's seed is a digest of its whole key (sampler, t*,
+attack, randomness, base seed). No two shards share a start, so the perturbations of two shards are not
+correlated by a common starting draw (Table 5), and the start never depends on the chain noise's seed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -54,6 +60,14 @@ def step_seed(s: int, i: int, t: int, phase: Phase) -> int:
     raise ValueError(f"phase must be 'forward' or 'reverse', got {phase!r}")
 
 
+TEST_DRAWS = 2**19
+"""First draw of the fresh xi a shard's accuracy is tested under again (``acc_fresh``), past any attack's draws."""
+ALIGNMENT_DRAWS = 3 * 2**18
+"""First draw of the K-draw EOT gradients of Table 5's gradient alignment, a range of its own."""
+ALIGNMENT_TEST_DRAWS = 7 * 2**17
+"""First draw of the test system's xi in Table 5's gradient alignment."""
+
+
 def fresh_seed(base_seed: int, draw: int) -> int:
     """Base seed of the ``draw``-th fresh randomness configuration under ``free`` randomness.
 
@@ -63,6 +77,13 @@ def fresh_seed(base_seed: int, draw: int) -> int:
     if not 0 <= base_seed < FRESH_BASE:
         raise ValueError(f"base seed must be in [0, 2^31), got {base_seed}")
     return FRESH_BASE + (base_seed * 2**20 + draw) % FRESH_BASE
+
+
+def shard_start_seed(sampler: str, t_star: int, attack: str, randomness: str, base_seed: int) -> int:
+    """Seed of PGD's random start in batch 0 of one attack shard (batch b: this plus b): the first 7 bytes
+    of the sha256 of the shard's key, so every (sampler, t*, attack, randomness, base seed) has its own."""
+    key = f"pgd-start/{sampler}/t{int(t_star)}/{attack}/{randomness}/seed{int(base_seed)}"
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:7], "big")
 
 
 def generator(seed: int) -> torch.Generator:

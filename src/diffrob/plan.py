@@ -218,6 +218,11 @@ def jobs(config: Mapping[str, Any]) -> list[Job]:
     for point in design.compression_points():
         evals = (2 * len(design.compression_seeds(point)) + len(design.fixed_shards(point))) * n * work.chain(point)
         out.append(Job("compression", _point(point), evals, 0))
+    alignment = design.alignment_shard()
+    if alignment is not None:  # the K-draw EOT gradient and the test system's gradient at every image
+        draws = (work.eot if alignment.attack.endswith("_eot") else 1) + 1
+        unet_evals = n * draws * GRADIENT_STEP_EVALS * work.chain(design.main)
+        out.append(Job("gradient_alignment", _point(design.main), unet_evals, n * draws * CLASSIFIER_GRADIENT_EVALS))
     r = measure["randomness"]
     evals = r["n_images"] * r["n_perturbations"] * r["n_seeds"] * work.chain(design.main)
     out.append(Job("randomness", _point(design.main), evals, 0))

@@ -363,7 +363,10 @@ def write_table2(
         f"{paper_table}: accuracy (%) with and without fixed randomness "
         f"({dataset}, l_inf eps = {settings['epsilon']:.3g}, t* = {settings['t_star']} "
         f"with {settings['reverse_steps']} reverse steps, {ATTACK_TITLES[attack]}-{settings['steps']}, "
-        f"EOT over {settings['eot_samples']}; paper: {paper_settings}). Mean ± sd over seeds."
+        f"EOT over {settings['eot_samples']}; paper: {paper_settings}). Mean ± sd over seeds. The EOT attacks "
+        "step along the gradient of the cross-entropy of the logits averaged over the draws (foolbox's "
+        "ExpectationOverTransformationWrapper), not the average of the draws' gradients: the case of eq. 9's "
+        "footnote, where the expectation does not commute with the loss."
     )
     transfer = _lookup(results, "table4", "transfer across seeds", attack)
     paper_transfer = paper_value(targets, dataset, "table4", "transfer across seeds", attack)
@@ -456,10 +459,20 @@ def comparison_table(results: pd.DataFrame, targets: pd.DataFrame, artifact: str
 TABLE_CAPTIONS = {
     "table1": "Table 1: distances to the clean images before and after purification (PGD under fixed xi_s)",
     "table4": "Table 4: transfer attack across randomness configurations (attack under xi_s, test under xi_s')",
-    "table5": "Table 5: correlation of adversarial perturbations (per image, Pearson)",
+    "table5": (
+        "Table 5: per-image Pearson correlations. Row 1: adversarial perturbations x_adv − x0 made under two "
+        "fixed ξ; each shard's random start is its own draw, so the start adds uncorrelated noise to both. "
+        "Row 2: the EOT attack's gradient (logits averaged over K fresh ξ) against the gradient of g∘f under "
+        "one further fresh ξ (the test's system), both at the EOT shard's adversarial images; the random "
+        "start enters only through where those images are"
+    ),
     "table6": "Table 6: compression rates (eq. 10) and fixed-randomness PGD accuracy (%)",
     "table7": "Table 7: uniform-noise compression rate and fixed-randomness PGD / clean accuracy (%) over t*",
-    "tableS3": "Table S3: l2 distance to the clean image at the start, at t* (max) and at the end of purification",
+    "tableS3": (
+        "Table S3: l2 distance to the clean image at the start, at t* (max) and at the end of purification. "
+        "Uniform budgets as App. C.2's text gives them (8, 32, 64, 128 /255): the paper's tables print the "
+        "middle rows as 16/255 and 32/255, but their l_inf starts (0.125, 0.251) are 32/255 and 64/255"
+    ),
     "tableS4": "Table S4: l_inf distance to the clean image at the start, at t* (max) and at the end of purification",
     "tableS5": "Table S5: variance decomposition (eq. 11, x 1e-3) and SNR (eq. 7, x 1e-3)",
     "tableS6": "Table S6: l2 distance to the centroid (fixed_noise: inputs vary under one xi; fixed_input: xi varies)",

@@ -1,0 +1,14 @@
+"""Table 5, second row: the EOT attack's gradient against the test system's, at the EOT shard's images (resumable)."""
+
+from diffrob.data import load_image_set
+from diffrob.experiments import gradient_alignment
+from diffrob.io import write_json
+from diffrob.resume import BatchStore, job_identity
+from diffrob.runtime import configure
+
+configure(snakemake.threads, snakemake.log[0])
+i, p = snakemake.input, snakemake.params
+store = BatchStore(p.partial, job_identity({"chain": p.chain, "attack": p.attack, "label": p.label}, i))
+result = gradient_alignment(i.ddpm, i.classifier, load_image_set(i.eval), p.chain, i.shard, p.attack, p.label, store)
+write_json(result, snakemake.output[0])
+store.finish()
