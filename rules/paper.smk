@@ -66,6 +66,7 @@ rule tables:
         targets=TARGETS,
     output:
         expand("paper/tables/{table}.{ext}", table=TABLES, ext=["csv", "md", "tex"]),
+        "paper/tables/run.tex",
     log:
         "logs/tables.log",
     benchmark:
@@ -135,7 +136,7 @@ rule build_info:
 rule manuscript:
     input:
         tex="paper/ms.tex",
-        tables=expand("paper/tables/{table}.tex", table=TABLES + ["table2"]),
+        tables=expand("paper/tables/{table}.tex", table=TABLES + ["table2", "run"]),
         figures=expand("paper/figures/{figure}.pdf", figure=FIGURES),
     output:
         "paper/ms.pdf",

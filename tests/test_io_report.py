@@ -174,3 +174,30 @@ def test_the_report_says_why_a_claim_has_no_numbers():
     assert "Not measured in this configuration" in texts
     unexplained = texts.index("1. Sec. 3.1: –")
     assert texts[unexplained + 2].startswith("Not measured: the numbers this check reads are absent")
+
+
+def test_headline_metrics_carry_their_units_and_the_snr_is_unscaled(tmp_path):
+    from diffrob.report import headline_metrics
+
+    rows = [
+        ("tableS5", "digits", "variance", "snr_e-3", 201.4, 10.0, 16),
+        ("table2", "digits", "DDPM fixed", "pgd", 23.7, 1.0, 3),
+    ]
+    path = tmp_path / "results.csv"
+    pd.DataFrame(rows, columns=["artifact", "dataset", "row", "column", "value", "sd", "n"]).to_csv(path, index=False)
+    metrics = headline_metrics(path)
+    assert metrics["snr"] == 0.2014 and metrics["table2_pgd_fixed_acc_pct"] == 23.7
+    assert metrics["table2_pgd_free_acc_pct"] is None
+    assert all(name.endswith(("_pct", "_r2")) or name == "snr" for name in metrics)
+
+
+def test_the_report_and_manuscript_speak_of_the_runs_own_data():
+    from diffrob.report import how_magnitudes_differ, run_subtitle
+
+    digits = {"dataset": "digits", "purification": {"t_star": 100, "reverse_steps": 20}}
+    cifar = {"dataset": "cifar10", "purification": {"t_star": 100, "reverse_steps": 100}}
+    assert "miniature" in run_subtitle("digits") and "miniature" not in run_subtitle("cifar10")
+    digits_text = how_magnitudes_differ(digits)
+    assert "other data" in digits_text and "respaced to 20 of t* = 100" in digits_text
+    cifar_text = how_magnitudes_differ(cifar)
+    assert "Same data set" in cifar_text and "other data" not in cifar_text and "respaced" not in cifar_text

@@ -25,6 +25,29 @@ def paper_column(dataset: str) -> str:
     return f"paper ({PAPER_DATASET_NAMES[paper_dataset(dataset)]})"
 
 
+DATASET_NAMES = {"digits": "8x8 digits (scikit-learn)", "cifar10": "CIFAR-10", "imagenet": "ImageNet"}
+
+
+def how_magnitudes_differ(config: Mapping[str, Any]) -> str:
+    """Why our magnitudes may differ from the paper's, for this run's data set and chain (report, ms.tex)."""
+    dataset = config.get("dataset", "digits")
+    purification = config.get("purification", {})
+    t_star, steps = purification.get("t_star"), purification.get("reverse_steps")
+    chain = f"a chain respaced to {steps} of t* = {t_star} reverse steps" if steps and t_star and steps < t_star else ""
+    if dataset == "digits":
+        return "Magnitudes differ by design: other data (8x8 digits), small models trained here" + (
+            f", {chain}." if chain else "."
+        )
+    differences = ", ".join(filter(None, [chain, "the counts (images, seeds, steps) of this configuration"]))
+    return f"Same data set and model architectures as the paper; magnitudes may differ through {differences}."
+
+
+def run_subtitle(dataset: str) -> str:
+    """The subtitle of the regenerated paper: a miniature on the digits, a regeneration on the paper's data."""
+    name = DATASET_NAMES.get(dataset, dataset)
+    return f"A regenerated miniature on {name}" if dataset == "digits" else f"Regenerated on {name}"
+
+
 def mean_sd(values: Sequence[float]) -> tuple[float, float, int]:
     """Mean, sample standard deviation (ddof 1; NaN for one value) and count."""
     series = pd.Series(list(values), dtype=float)
@@ -488,7 +511,8 @@ TABLE_CAPTIONS = {
 def write_tables(
     results_csv: str | Path, targets_csv: str | Path, folder: str | Path, omissions_csv: str | Path | None = None
 ) -> list[Path]:
-    """Write every comparison table of :data:`TABLE_CAPTIONS` as csv, Markdown and LaTeX into ``folder``.
+    """Write every comparison table of :data:`TABLE_CAPTIONS` as csv, Markdown and LaTeX into ``folder``, and
+    ``run.tex`` (the macros ``\\runsubtitle`` and ``\\paperdataset`` that ms.tex uses).
 
     The Markdown notes what of each table this configuration does not measure, and why.
     """
@@ -505,7 +529,13 @@ def write_tables(
         write_text(render_markdown(frame, caption, omission_notes(omissions, [artifact])), base.with_suffix(".md"))
         write_text(render_latex(frame, caption, f"tab:{artifact}"), base.with_suffix(".tex"))
         written += [base.with_suffix(ext) for ext in (".csv", ".md", ".tex")]
-    return written
+    dataset = run_dataset(results)
+    run = (
+        f"\\newcommand{{\\runsubtitle}}{{{run_subtitle(dataset)} (diffrob)}}\n"
+        f"\\newcommand{{\\paperdataset}}{{{PAPER_DATASET_NAMES[paper_dataset(dataset)]}}}\n"
+    )
+    write_text(run, Path(folder) / "run.tex")
+    return [*written, Path(folder) / "run.tex"]
 
 
 def _mark(flag: bool | None) -> str:
@@ -572,8 +602,7 @@ def claim_blocks(
             "Every number below is read from paper/results.csv, produced by this run; the paper's values are "
             f"{PAPER_DATASET_NAMES[paper_dataset(dataset)]} (paper_targets.csv), – where the paper gives none for it. "
             "A ✓ says the *direction* of the paper's claim holds in our run, "
-            "a ✗ that it does not, – that the numbers are missing. Magnitudes differ by design: other data, "
-            "smaller models, respaced chains.",
+            f"a ✗ that it does not, – that the numbers are missing. {how_magnitudes_differ(config)}",
         ),
         (
             "p",
@@ -738,24 +767,25 @@ def write_report(
 
 
 def headline_metrics(results_csv: str | Path, sampler: str = "ddpm", attack: str = "pgd") -> dict[str, float | None]:
-    """The headline numbers of a run (Table 2 of the main ``sampler`` and ``attack``, Table 4, SNR x 1e3, R^2).
+    """The headline numbers of a run, each named with its unit: accuracies in percent (``_pct``: Table 2 of the
+    main ``sampler`` and ``attack``, Table 4), the SNR of eq. 7 unscaled, the sigmoid fit's R^2.
 
     None where a number is absent.
     """
     label = SAMPLER_LABELS.get(sampler, sampler)
-    keys = {
-        "classifier_clean_acc": ("setup", "classifier", "clean_acc"),
-        "classifier_pgd_acc": ("setup", "classifier", "pgd_undefended"),
-        f"table2_{attack}_free": ("table2", f"{label} free", attack),
-        f"table2_{attack}_fixed": ("table2", f"{label} fixed", attack),
-        f"table2_{attack}_eot_free": ("table2", f"{label} free", f"{attack}_eot"),
-        "table4_transfer": ("table4", "transfer across seeds", attack),
-        "snr": ("tableS5", "variance", "snr_e-3"),
-        "sigmoid_r2": ("fig3b", "sigmoid", "r2"),
+    keys = {  # name -> (results key, factor from the results.csv value to the named unit)
+        "classifier_clean_acc_pct": (("setup", "classifier", "clean_acc"), 1.0),
+        "classifier_pgd_acc_pct": (("setup", "classifier", "pgd_undefended"), 1.0),
+        f"table2_{attack}_free_acc_pct": (("table2", f"{label} free", attack), 1.0),
+        f"table2_{attack}_fixed_acc_pct": (("table2", f"{label} fixed", attack), 1.0),
+        f"table2_{attack}_eot_free_acc_pct": (("table2", f"{label} free", f"{attack}_eot"), 1.0),
+        "table4_transfer_acc_pct": (("table4", "transfer across seeds", attack), 1.0),
+        "snr": (("tableS5", "variance", "snr_e-3"), 1e-3),  # results.csv holds SNR x 1e3
+        "sigmoid_r2": (("fig3b", "sigmoid", "r2"), 1.0),
     }
     results = pd.read_csv(results_csv)
     out: dict[str, float | None] = {}
-    for name, key in keys.items():
+    for name, (key, factor) in keys.items():
         v, _ = _lookup(results, *key)
-        out[name] = None if math.isnan(v) else round(v, 4)
+        out[name] = None if math.isnan(v) else float(f"{v * factor:.4g}")
     return out
