@@ -1,7 +1,7 @@
 """Compression rates of one (sampler, t*) (eq. 10; Tables 6, 7), resumable per seed and shard."""
 
 from diffrob.data import load_image_set
-from diffrob.experiments import compression
+from diffrob.experiments import compression, load_purifier
 from diffrob.io import write_json
 from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure
@@ -9,6 +9,8 @@ from diffrob.runtime import configure
 configure(snakemake.threads, snakemake.log[0])
 i, p = snakemake.input, snakemake.params
 store = BatchStore(p.partial, job_identity({"chain": p.chain, "seeds": p.seeds, "epsilon": p.epsilon}, i))
-result = compression(i.ddpm, load_image_set(i.eval), p.chain, p.seeds, i.shards, p.epsilon, store)
+eval_set = load_image_set(i.eval)
+purifier = load_purifier(i.ddpm, p.chain, eval_set.indices.tolist())
+result = compression(purifier, eval_set, p.seeds, i.shards, p.epsilon, store)
 write_json(result, snakemake.output[0])
 store.finish()

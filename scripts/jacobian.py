@@ -1,7 +1,7 @@
 """Singular values of the purifier's exact Jacobian at clean images (Fig. 3a), resumable per image."""
 
 from diffrob.data import load_image_set
-from diffrob.experiments import jacobian_spectrum
+from diffrob.experiments import jacobian_spectrum, load_purifier
 from diffrob.io import write_json
 from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure
@@ -11,6 +11,7 @@ p = snakemake.params
 eval_set = load_image_set(snakemake.input.eval)
 settings = {"chain": p.chain, "n_images": p.n_images, "patch": p.patch, "seed": p.seed}
 store = BatchStore(p.partial, job_identity(settings, snakemake.input))
-result = jacobian_spectrum(snakemake.input.ddpm, eval_set, p.chain, p.n_images, p.seed, p.patch, store)
+purifier = load_purifier(snakemake.input.ddpm, p.chain, eval_set.indices.tolist())
+result = jacobian_spectrum(purifier, eval_set, p.n_images, p.seed, p.patch, store)
 write_json(result, snakemake.output[0])
 store.finish()

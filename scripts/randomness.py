@@ -1,7 +1,7 @@
 """Randomness dominance: variance decomposition, SNR, centroid radii, direction correlations (resumable per image)."""
 
 from diffrob.data import load_image_set
-from diffrob.experiments import randomness
+from diffrob.experiments import load_purifier, randomness
 from diffrob.io import write_json
 from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure
@@ -10,10 +10,10 @@ configure(snakemake.threads, snakemake.log[0])
 p = snakemake.params
 sizes = p.sizes
 store = BatchStore(p.partial, job_identity({"chain": p.chain, "sizes": sizes, "epsilon": p.epsilon}, snakemake.input))
+eval_set = load_image_set(snakemake.input.eval)
 result = randomness(
-    snakemake.input.ddpm,
-    load_image_set(snakemake.input.eval),
-    p.chain,
+    load_purifier(snakemake.input.ddpm, p.chain, eval_set.indices.tolist()),
+    eval_set,
     sizes["n_images"],
     sizes["n_perturbations"],
     sizes["n_seeds"],

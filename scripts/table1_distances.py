@@ -1,7 +1,7 @@
 """Table 1: l2, l_inf, SSIM, FID before -> after purification (resumable per shard)."""
 
 from diffrob.data import load_image_set
-from diffrob.experiments import table1
+from diffrob.experiments import load_purifier, table1
 from diffrob.features import fid_features
 from diffrob.io import write_json
 from diffrob.resume import BatchStore, job_identity
@@ -12,6 +12,7 @@ i, p = snakemake.input, snakemake.params
 fid = p.fid
 store = BatchStore(p.partial, job_identity({"chain": p.chain, "fid": fid}, i))
 features = fid_features(fid["features"], device(), i.classifier, i.get("inception"), fid["dims"])
-result = table1(i.ddpm, load_image_set(i.eval), p.chain, i.shards, features, store)
+eval_set = load_image_set(i.eval)
+result = table1(load_purifier(i.ddpm, p.chain, eval_set.indices.tolist()), eval_set, i.shards, features, store)
 write_json({**result, "fid_features": fid["features"], "fid_dims": fid["dims"]}, snakemake.output[0])
 store.finish()

@@ -1,7 +1,7 @@
 """Distances to the clean images along the purification chain (Fig. 1c, S1, S3; Tables S3, S4), resumable."""
 
 from diffrob.data import load_image_set
-from diffrob.experiments import trajectories
+from diffrob.experiments import load_purifier, trajectories
 from diffrob.io import write_json
 from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure
@@ -11,8 +11,8 @@ p = snakemake.params
 shards = {attack: snakemake.input[attack] for attack in p.attacks}
 settings = {"chain": p.chain, "attacks": p.attacks, "uniform_epsilons": p.uniform_epsilons, "seed": p.seed}
 store = BatchStore(p.partial, job_identity(settings, snakemake.input))
-result = trajectories(
-    snakemake.input.ddpm, load_image_set(snakemake.input.eval), p.chain, shards, p.uniform_epsilons, p.seed, store
-)
+eval_set = load_image_set(snakemake.input.eval)
+purifier = load_purifier(snakemake.input.ddpm, p.chain, eval_set.indices.tolist())
+result = trajectories(purifier, eval_set, shards, p.uniform_epsilons, p.seed, store)
 write_json(result, snakemake.output[0])
 store.finish()

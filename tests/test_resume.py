@@ -80,21 +80,24 @@ def _files(tmp_path, unet, scheduler, classifier, images) -> dict:
 def _measurement(name: str, files: dict, eval_set):
     """A measurement as a function of its store (None: not resumable), and the number of items it saves."""
     from diffrob import evaluate, experiments
+    from diffrob.experiments import load_purifier
     from diffrob.features import fid_features
 
-    ddpm, shards = files["ddpm"], files["shards"]
+    shards = files["shards"]
+    purifier = load_purifier(files["ddpm"], CHAIN, eval_set.indices.tolist())
     if name == "randomness":
-        return lambda store: experiments.randomness(ddpm, eval_set, CHAIN, 3, 2, 2, 0.1, store), 3
+        return lambda store: experiments.randomness(purifier, eval_set, 3, 2, 2, 0.1, store), 3
     if name == "jacobian":
-        return lambda store: experiments.jacobian_spectrum(ddpm, eval_set, CHAIN, 3, 0, 2, store), 3
+        return lambda store: experiments.jacobian_spectrum(purifier, eval_set, 3, 0, 2, store), 3
     if name == "trajectories":
         inputs = {"pgd": shards[0]}
-        return lambda store: experiments.trajectories(ddpm, eval_set, CHAIN, inputs, [0.1, 0.2], 0, store), 3
+        return lambda store: experiments.trajectories(purifier, eval_set, inputs, [0.1, 0.2], 0, store), 3
     if name == "table1":
         features = fid_features("classifier", torch.device("cpu"), files["classifier"])
-        return lambda store: experiments.table1(ddpm, eval_set, CHAIN, shards, features, store), 2
+        return lambda store: experiments.table1(purifier, eval_set, shards, features, store), 2
     if name == "compression":
-        return lambda store: experiments.compression(ddpm, eval_set, CHAIN, [0, 1], shards, 0.1, store), 4
+        return lambda store: experiments.compression(purifier, eval_set, [0, 1], shards, 0.1, store), 4
+    ddpm = files["ddpm"]
     if name == "measure_shard":
         classifier = files["classifier"]
         return lambda store: evaluate.measure_shard(shards[0], eval_set, ddpm, classifier, CHAIN, 1, store), 2

@@ -1,9 +1,10 @@
 """The paper's measurement experiments on loaded models: each returns JSON-able results.
 
-Every function takes plain arguments (paths, an :class:`ImageSet`, a chain mapping) and knows
-nothing of the workflow. Results carry ``rows`` in the long format of ``paper/results.csv``
-(``artifact, row, column, value, sd, n``) plus raw series for the figures.
-"""
+The measurements of the purifier take the purification pipeline itself (:func:`load_purifier` builds the
+workflow's from a model folder and a chain mapping; tests pass simpler purifiers with the same calls), an
+:class:`ImageSet` and plain settings, and know nothing of the workflow. Results carry ``rows`` in the
+long format of ``paper/results.csv`` (``artifact, row, column, value, sd, n``) plus raw series for the
+figures."""
 
 from __future__ import annotations
 
@@ -90,9 +91,8 @@ def uniform_perturbation(images: torch.Tensor, epsilon: float, seed: int) -> tor
 
 
 def trajectories(
-    ddpm_dir: str | Path,
+    purifier: DiffusionPurifier,
     eval_set: ImageSet,
-    chain: Mapping[str, Any],
     shards: Mapping[str, str | Path],
     uniform_epsilons: Sequence[float],
     seed: int,
@@ -104,7 +104,6 @@ def trajectories(
     ``uniform_epsilons`` is added. Returns per-state mean and sd over images, and init/max/end rows.
     With a ``store``, each input's distances are saved as they finish and reused after a kill.
     """
-    purifier = load_purifier(ddpm_dir, chain, eval_set.indices.tolist())
     inputs = {ATTACK_LABELS[name]: load_evaluation_shard(path, eval_set).adversarial for name, path in shards.items()}
     for k, eps in enumerate(uniform_epsilons):
         inputs[f"Uniform {eps:g}"] = uniform_perturbation(eval_set.images, eps, seed=7919 + k)
@@ -128,9 +127,8 @@ def trajectories(
 
 
 def table1(
-    ddpm_dir: str | Path,
+    purifier: DiffusionPurifier,
     eval_set: ImageSet,
-    chain: Mapping[str, Any],
     shard_paths: Sequence[str | Path],
     features: FeatureFunction,
     store: BatchStore | None = None,
@@ -141,7 +139,6 @@ def table1(
     distance of ``features`` (pytorch-fid's Inception at paper scale, :mod:`diffrob.features`). With a
     ``store``, each shard's values are saved as they finish and reused after a kill.
     """
-    purifier = load_purifier(ddpm_dir, chain, eval_set.indices.tolist())
     clean = eval_set.images
     columns = [f"{metric}_{stage}" for stage in ("before", "after") for metric in ("l2", "linf", "ssim", "fid")]
 
@@ -197,9 +194,8 @@ def randomness_of_image(
 
 
 def randomness(
-    ddpm_dir: str | Path,
+    purifier: DiffusionPurifier,
     eval_set: ImageSet,
-    chain: Mapping[str, Any],
     n_images: int,
     n_perturbations: int,
     n_seeds: int,
@@ -212,7 +208,6 @@ def randomness(
     radii and direction correlations; reported as mean +- sd over images (Tables S5, S6; Fig. 2d-f).
     With a ``store``, each image's measurements are saved as they finish and reused after a kill.
     """
-    purifier = load_purifier(ddpm_dir, chain, eval_set.indices.tolist())
     parts: dict[str, list[float]] = {}
     pooled: dict[str, list[float]] = {}
     for i in tqdm(range(n_images), desc="randomness (images)"):
@@ -242,9 +237,8 @@ def randomness(
 
 
 def jacobian_spectrum(
-    ddpm_dir: str | Path,
+    purifier: DiffusionPurifier,
     eval_set: ImageSet,
-    chain: Mapping[str, Any],
     n_images: int,
     seed: int,
     patch: int | None = None,
@@ -257,7 +251,6 @@ def jacobian_spectrum(
     and output, a principal block of J; None takes the whole image. Rows are taken
     ``chunks.jacobian_rows`` per backward pass.
     """
-    purifier = load_purifier(ddpm_dir, chain, eval_set.indices.tolist())
     values = []
     shape = tuple(eval_set.images.shape[1:])
     entries = None if patch is None else central_patch(shape, int(patch))
@@ -290,9 +283,8 @@ def jacobian_spectrum(
 
 
 def compression(
-    ddpm_dir: str | Path,
+    purifier: DiffusionPurifier,
     eval_set: ImageSet,
-    chain: Mapping[str, Any],
     seeds: Sequence[int],
     shard_paths: Sequence[str | Path],
     epsilon: float,
@@ -309,7 +301,6 @@ def compression(
     """
     if not seeds:
         raise ValueError("compression needs at least one base seed")
-    purifier = load_purifier(ddpm_dir, chain, eval_set.indices.tolist())
     x0, positions = eval_set.images, range(len(eval_set))
     clean_outputs: dict[int, torch.Tensor] = {}
 
