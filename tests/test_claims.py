@@ -70,3 +70,96 @@ def test_table5_check_needs_both_correlations_far_from_one():
     rows[1] = ("table5", "PGD-EOT vs PGD(fix)", "correlation", 0.17, 0.1)
     rows[0] = ("table5", "PGD(fix) vs PGD(fix)", "correlation", 0.7, 0.1)  # one perturbation for every xi
     assert claim.check(_frame(rows)) is False
+
+
+# -- every named check: a case where it holds, one where it must fail, one without numbers ----------------
+
+
+def _results(rows):
+    from diffrob.claims import Results
+
+    return Results(_frame(rows))
+
+
+def test_comparisons_hold_fail_and_abstain():
+    from diffrob.claims import above, at_least, below, within
+
+    r = _results([("t", "a", "x", 1.0, None), ("t", "b", "x", 2.0, None)])
+    a, b, missing = ("t", "a", "x"), ("t", "b", "x"), ("t", "c", "x")
+    assert below(r, a, b) is True and below(r, b, a) is False and below(r, a, b, margin=1.5) is False
+    assert above(r, b, a) is True and above(r, a, b) is False and above(r, b, a, margin=1.0) is False
+    assert at_least(r, a, 1.0) is True and at_least(r, a, 1.01) is False
+    assert within(r, a, b, tolerance=1.0) is True and within(r, a, b, tolerance=0.9) is False
+    assert below(r, missing, b) is None and within(r, a, missing, 1.0) is None
+
+
+def test_each_row_needs_every_row():
+    from diffrob.claims import each_row
+
+    rows = [("table1", "DDPM", "l2_before", 1.0, None), ("table1", "DDPM", "l2_after", 2.0, None)]
+    rows += [("table1", "DDIM", "l2_before", 1.0, None), ("table1", "DDIM", "l2_after", 3.0, None)]
+    args = {"artifact": "table1", "first": "l2_after", "relation": "above", "second": "l2_before"}
+    assert each_row(_results(rows), **args) is True
+    rows[3] = ("table1", "DDIM", "l2_after", 0.5, None)
+    assert each_row(_results(rows), **args) is False
+    assert each_row(_results([]), **args) is None
+
+
+def test_a_gap_must_exceed_the_combined_spread():
+    from diffrob.claims import gap_beyond_spread
+
+    keys = {"low": ("table2", "DDPM fixed", "pgd"), "high": ("table2", "DDPM free", "pgd")}
+    wide = [("table2", "DDPM fixed", "pgd", 20.0, 3.0), ("table2", "DDPM free", "pgd", 40.0, 4.0)]
+    assert gap_beyond_spread(_results(wide), **keys) is True  # 20 > 2 x 5
+    narrow = [("table2", "DDPM fixed", "pgd", 20.0, 3.0), ("table2", "DDPM free", "pgd", 29.0, 4.0)]
+    assert gap_beyond_spread(_results(narrow), **keys) is False  # 9 < 10
+    assert gap_beyond_spread(_results(wide[:1]), **keys) is None
+
+
+def test_trends_and_orderings():
+    from diffrob.claims import opposite_order, trend
+
+    falling = [("table7", "DDPM", f"compress_t{t}", 1.0 - t / 400, None) for t in (10, 50, 100, 300)]
+    assert trend(_results(falling), "table7", "DDPM", "compress_t", -1) is True
+    assert trend(_results(falling), "table7", "DDPM", "compress_t", +1) is False
+    assert trend(_results(falling[:2]), "table7", "DDPM", "compress_t", -1) is None  # two points
+    opposite = [("table6", s, "compression_uniform", c, None) for s, c in (("DDPM", 0.5), ("DDIM", 0.8))]
+    opposite += [("table6", s, "pgd_fix", a, None) for s, a in (("DDPM", 30.0), ("DDIM", 10.0))]
+    assert opposite_order(_results(opposite), "table6", "compression_uniform", "pgd_fix") is True
+    opposite[-1] = ("table6", "DDIM", "pgd_fix", 50.0, None)
+    assert opposite_order(_results(opposite), "table6", "compression_uniform", "pgd_fix") is False
+
+
+def test_the_base_classifier_curve_must_match_the_purifier_at_its_compression_rates():
+    from diffrob.claims import base_curve_matches
+
+    points = [("table7", "DDPM", f"compress_t{t}", rate, None) for t, rate in ((10, 0.9), (50, 0.6), (100, 0.3))]
+    points += [("table7", "DDPM", f"pgd_fix_t{t}", acc, None) for t, acc in ((10, 12.0), (50, 30.0), (100, 60.0))]
+    scales = ((0.9, 10.0), (0.6, 35.0), (0.3, 55.0), (1.0, 5.0))
+    curve = [("fig3c", "base classifier", f"pgd_scale_{s:g}", acc, None) for s, acc in scales]
+    assert base_curve_matches(_results(points + curve), tolerance=15.0) is True
+    far = [(a, r, c, v - 40.0 if c != "pgd_scale_1" else v, s) for a, r, c, v, s in curve]  # 40 points below
+    assert base_curve_matches(_results(points + far), tolerance=15.0) is False
+    reversed_curve = [(a, r, c, 100.0 - v, s) for a, r, c, v, s in curve]  # rises where the purifier falls
+    assert base_curve_matches(_results(points + reversed_curve), tolerance=60.0) is False
+    assert base_curve_matches(_results(curve), tolerance=15.0) is None  # no purifier points
+
+
+def test_transfer_must_be_near_free_randomness_not_only_above_fixed():
+    claim = _claim("about as badly")
+    rows = [("table2", "DDPM fixed", "pgd", 20.0, 1.0), ("table2", "DDPM free", "pgd", 60.0, 1.0)]
+    assert claim.check(_frame([*rows, ("table4", "transfer across seeds", "pgd", 55.0, 2.0)])) is True
+    assert claim.check(_frame([*rows, ("table4", "transfer across seeds", "pgd", 30.0, 2.0)])) is False  # only > fixed
+
+
+def test_every_condition_names_a_known_check_and_describes_its_tolerance():
+    from diffrob.claims import CHECKS
+
+    for claim in claims():
+        assert claim.conditions, claim.statement
+        for condition in claim.conditions:
+            assert condition.check in CHECKS
+            text = condition.describe()
+            assert text.startswith(condition.check + "(")
+    snr = _claim("Internal randomness")
+    assert "b=100" in snr.conditions[0].describe()  # SNR x 1e3 below 100: SNR < 0.1

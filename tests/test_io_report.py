@@ -170,10 +170,11 @@ def test_the_report_says_why_a_claim_has_no_numbers():
     texts = [content for kind, content in blocks if kind in ("h2", "p")]
     table4 = next(k for k, c in enumerate(claims()) if c.section == "Sec. 4, Table 4")
     heading = texts.index(f"{table4 + 1}. Sec. 4, Table 4: –")
-    assert texts[heading + 2] == "Not measured: transfer: one base seed at DDPM."
+    assert texts[heading + 2].startswith("Checked: within(") and "tolerance=10" in texts[heading + 2]
+    assert texts[heading + 3] == "Not measured: transfer: one base seed at DDPM."
     assert "Not measured in this configuration" in texts
     unexplained = texts.index("1. Sec. 3.1: –")
-    assert texts[unexplained + 2].startswith("Not measured: the numbers this check reads are absent")
+    assert texts[unexplained + 3].startswith("Not measured: the numbers this check reads are absent")
 
 
 def test_headline_metrics_carry_their_units_and_the_snr_is_unscaled(tmp_path):

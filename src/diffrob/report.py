@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from diffrob.claims import Results, claims, combined_spread, gap_beyond_spread, lookup
 from diffrob.io import read_json
 from diffrob.labels import ATTACK_LABELS, ATTACK_TITLES, PAPER_DATASET_NAMES, SAMPLER_LABELS
 
@@ -207,14 +208,6 @@ def fmt(value: float, sd: float = math.nan, digits: int = 1) -> str:
     return f"{value:.{digits}f} ± {sd:.{digits}f}"
 
 
-def _lookup(frame: pd.DataFrame, artifact: str, row: str, column: str) -> tuple[float, float]:
-    hit = frame[(frame["artifact"] == artifact) & (frame["row"] == row) & (frame["column"] == column)]
-    if hit.empty:
-        return math.nan, math.nan
-    sd = hit["sd"].iloc[0] if "sd" in hit else math.nan
-    return float(hit["value"].iloc[0]), float(sd) if pd.notna(sd) else math.nan
-
-
 def paper_value(targets: pd.DataFrame, dataset: str, artifact: str, row: str, column: str) -> tuple[float, float]:
     """The paper's value and sd for one of our keys in a run on ``dataset`` (NaN where it has none).
 
@@ -222,7 +215,7 @@ def paper_value(targets: pd.DataFrame, dataset: str, artifact: str, row: str, co
     """
     if "dataset" in targets:
         targets = targets[targets["dataset"] == paper_dataset(dataset)]
-    return _lookup(targets, *paper_key(artifact, row, column, dataset))
+    return lookup(targets, *paper_key(artifact, row, column, dataset))
 
 
 def table2(
@@ -244,7 +237,7 @@ def table2(
         paper_row = f"DDPM {mode}"
         record = {"Model": label, "Fix random": "✓" if mode == "fixed" else "✗"}
         for column, title in columns:
-            ours = _lookup(results, "table2", row, column)
+            ours = lookup(results, "table2", row, column)
             theirs = paper_value(targets, dataset, "table2", paper_row, column)
             record[f"{title} (ours)"] = fmt(*ours)
             record[f"{title} (paper)"] = fmt(*theirs)
@@ -259,15 +252,15 @@ def fixed_vs_free_verdict(results: pd.DataFrame, sampler: str = "ddpm", attack: 
     """
     label = SAMPLER_LABELS.get(sampler, sampler)
     title = ATTACK_TITLES[attack]
-    fixed, sd_fixed = _lookup(results, "table2", f"{label} fixed", attack)
-    free, sd_free = _lookup(results, "table2", f"{label} free", attack)
+    fixed, sd_fixed = lookup(results, "table2", f"{label} fixed", attack)
+    free, sd_free = lookup(results, "table2", f"{label} free", attack)
     if math.isnan(fixed) or math.isnan(free):
         return f"Fixed- and free-randomness {title} accuracies are not both available."
-    spread = math.sqrt(sum(s**2 for s in (sd_fixed, sd_free) if not math.isnan(s)))
-    gap = free - fixed
-    if gap > 2 * spread and gap > 0:
+    keys = {"low": ("table2", f"{label} fixed", attack), "high": ("table2", f"{label} free", attack)}
+    gap, spread = free - fixed, combined_spread(Results(results), keys["low"], keys["high"])
+    if gap_beyond_spread(Results(results), **keys, spreads=2.0):
         verdict = "reproduces the paper's direction: fixed randomness removes much of the apparent robustness"
-    elif gap > 0:
+    elif free > fixed:
         verdict = "points the paper's way, but the gap is within twice the seed-to-seed spread"
     else:
         verdict = "does NOT reproduce the paper's direction"
@@ -391,7 +384,7 @@ def write_table2(
         "ExpectationOverTransformationWrapper), not the average of the draws' gradients: the case of eq. 9's "
         "footnote, where the expectation does not commute with the loss."
     )
-    transfer = _lookup(results, "table4", "transfer across seeds", attack)
+    transfer = lookup(results, "table4", "transfer across seeds", attack)
     paper_transfer = paper_value(targets, dataset, "table4", "transfer across seeds", attack)
     notes = [
         fixed_vs_free_verdict(results, sampler, attack),
@@ -583,8 +576,6 @@ def claim_blocks(
     ``omissions`` (``omissions.csv``) says, under each claim, what of its evidence was not measured and why.
     """
     omissions = omissions if omissions is not None else pd.DataFrame(columns=OMISSION_COLUMNS)
-    from diffrob.claims import claims
-
     config = build.get("config", {})
     main = SAMPLER_LABELS.get(config.get("purification", {}).get("samplers", ["ddpm"])[0], "DDPM")
     epsilons = config.get("measure", {}).get("uniform_epsilons", [])
@@ -641,24 +632,14 @@ def claim_blocks(
     for number, (claim, verdict) in enumerate(zip(all_claims, verdicts, strict=True), start=1):
         evidence = []
         for label, ours, theirs in claim.evidence:
-            hit = results[
-                (results["artifact"] == ours[0]) & (results["row"] == ours[1]) & (results["column"] == ours[2])
-            ]
-            mine = (
-                fmt(
-                    float(hit["value"].iloc[0]),
-                    float(hit["sd"].iloc[0]) if pd.notna(hit["sd"].iloc[0]) else math.nan,
-                    3,
-                )
-                if not hit.empty
-                else "–"
-            )
+            mine = fmt(*lookup(results, *ours), 3)
             paper = fmt(*paper_value(targets, dataset, *theirs), 3) if theirs else "–"
             evidence.append({"quantity": label, "ours": mine, heading: paper})
         blocks += [
             ("h2", f"{number}. {claim.section}: {_mark(verdict)}"),
             ("p", claim.statement),
             ("table", pd.DataFrame(evidence)),
+            ("p", "Checked: " + "; ".join(c.describe() for c in claim.conditions) + "."),
         ]
         missing = omission_notes(omissions, claim_artifacts(claim))
         if missing:
@@ -786,6 +767,6 @@ def headline_metrics(results_csv: str | Path, sampler: str = "ddpm", attack: str
     results = pd.read_csv(results_csv)
     out: dict[str, float | None] = {}
     for name, (key, factor) in keys.items():
-        v, _ = _lookup(results, *key)
+        v, _ = lookup(results, *key)
         out[name] = None if math.isnan(v) else float(f"{v * factor:.4g}")
     return out
