@@ -163,3 +163,26 @@ def test_every_condition_names_a_known_check_and_describes_its_tolerance():
             assert text.startswith(condition.check + "(")
     snr = _claim("Internal randomness")
     assert "b=100" in snr.conditions[0].describe()  # SNR x 1e3 below 100: SNR < 0.1
+
+
+def test_the_report_gives_the_attacks_scale_and_a_failed_claims_smaller_budgets():
+    from diffrob.report import attack_scale_sentence, smaller_budget_sentence
+
+    rows = [("tableS3", "DDPM PGD (Full)", "l2_init", 1.0, None), ("tableS3", "DDPM PGD (Full)", "l2_max", 1.1, None)]
+    assert "a ratio of 0.91" in attack_scale_sentence(_frame(rows), "DDPM", "pgd")
+    assert "0.12" in attack_scale_sentence(_frame(rows), "DDPM", "pgd")  # the paper's 1.077 / 8.980
+    assert "not measured" in attack_scale_sentence(_frame([]), "DDPM", "pgd")
+    uniform = ["Uniform 0.031", "Uniform 0.2"]
+    claim = next(c for c in claims(uniform_rows=uniform) if "push-away), for every sampler" in c.statement)
+    budgets = [
+        ("tableS3", "DDPM Uniform 0.031", "l2_init", 0.25, None),
+        ("tableS3", "DDPM Uniform 0.031", "l2_end", 0.9, None),
+    ]
+    budgets += [
+        ("tableS3", "DDPM Uniform 0.2", "l2_init", 1.6, None),
+        ("tableS3", "DDPM Uniform 0.2", "l2_end", 1.2, None),
+    ]
+    sentence = smaller_budget_sentence(claim, _frame(budgets))
+    assert sentence == "At the budgets this run also measures: uniform ε = 0.031: ✓, uniform ε = 0.2: ✗."
+    snr = _claim("Internal randomness")
+    assert smaller_budget_sentence(snr, _frame(budgets)).endswith("at the attack's budget only.")

@@ -218,6 +218,12 @@ class Claim:
     conditions: tuple[Condition, ...]
     figures: list[str] = field(default_factory=list)
     tables: list[str] = field(default_factory=list)
+    smaller_budgets: tuple[tuple[str, Condition], ...] = ()  # the same direction at budgets below the attack's
+
+    def at_smaller_budgets(self, results: pd.DataFrame | Results) -> list[tuple[str, Verdict]]:
+        """The claim's direction at each smaller budget the run measures, as (budget, verdict)."""
+        r = results if isinstance(results, Results) else Results(results)
+        return [(budget, condition.holds(r)) for budget, condition in self.smaller_budgets]
 
     def check(self, results: pd.DataFrame | Results) -> Verdict:
         """True when every condition holds, False when one fails, None when none could be evaluated."""
@@ -241,12 +247,15 @@ def C(check: str, **args: Any) -> Condition:  # noqa: N802 - reads as a table en
     return Condition(check, args)
 
 
-def claims(main: str = "DDPM", smallest_uniform: str = "", attack: str = "pgd") -> list[Claim]:
+def claims(
+    main: str = "DDPM", smallest_uniform: str = "", attack: str = "pgd", uniform_rows: Sequence[str] = ()
+) -> list[Claim]:
     """The paper's chain of evidence, Sec. 3.1 to Sec. 5, as data.
 
     ``main`` is the run's main sampler label, ``smallest_uniform`` its smallest uniform-noise row (e.g.
     ``Uniform 0.031``) and ``attack`` its main attack (``pgd``, or ``bpda`` as in the paper's ImageNet
-    Table 3); the Table 2 and 4 claims read its columns and those of its EOT variant.
+    Table 3); the Table 2 and 4 claims read its columns and those of its EOT variant. ``uniform_rows``
+    (every uniform-noise row, smallest first) gives the push-away claims their smaller budgets.
     """
     name, eot = ATTACK_NAMES[attack], f"{attack}_eot"
     fixed_pair, eot_pair = f"{name}(fix) vs {name}(fix)", f"{name}-EOT vs {name}(fix)"
@@ -254,6 +263,14 @@ def claims(main: str = "DDPM", smallest_uniform: str = "", attack: str = "pgd") 
     uniform = ("tableS3", f"{main} {smallest_uniform}")
     radius = {k: ("tableS6", "centroid_l2", k) for k in ("initial", "fixed_noise", "fixed_input", "vary_both")}
     directions = {k: ("fig2", "direction_corr", k) for k in ("fixed_image_vary_noise", "fixed_noise_vary_image")}
+
+    push_away_by_budget = tuple(
+        (
+            f"uniform ε = {row.removeprefix('Uniform ')}",
+            C("above", a=("tableS3", f"{main} {row}", "l2_end"), b=("tableS3", f"{main} {row}", "l2_init")),
+        )
+        for row in uniform_rows
+    )
 
     def table1_evidence(metric: str, label: str) -> list[tuple[str, Key, Key | None]]:
         return [
@@ -270,6 +287,7 @@ def claims(main: str = "DDPM", smallest_uniform: str = "", attack: str = "pgd") 
             (C("each_row", artifact="table1", first="l2_after", relation="above", second="l2_before"),),
             ["fig1c_l2", "figS1_linf"],
             ["table1"],
+            push_away_by_budget,
         ),
         Claim(
             "Sec. 3.1, App. C.2",
@@ -281,6 +299,7 @@ def claims(main: str = "DDPM", smallest_uniform: str = "", attack: str = "pgd") 
             (C("above", a=(*uniform, "l2_end"), b=(*uniform, "l2_init")),),
             ["figS3_uniform"],
             ["tableS3", "tableS4"],
+            push_away_by_budget,
         ),
         Claim(
             "Sec. 3.1",

@@ -564,6 +564,34 @@ def method_sentences(config: Mapping[str, Any]) -> str:
     return sentence
 
 
+PAPER_ATTACK_SCALE = (1.077, 8.980)  # Table S3, CIFAR-10: PGD's l2 size, and the distance at t* = 100
+
+
+def attack_scale_sentence(results: pd.DataFrame, main: str, attack: str) -> str:
+    """How large the attack is next to the chain's forward noise at t*, measured (Table S3's init and max
+    rows), beside the paper's CIFAR-10 ratio: the scale at which the paper's effects were observed."""
+    row = f"{main} {ATTACK_LABELS[attack]}"
+    size, noise = lookup(results, "tableS3", row, "l2_init")[0], lookup(results, "tableS3", row, "l2_max")[0]
+    paper = PAPER_ATTACK_SCALE[0] / PAPER_ATTACK_SCALE[1]
+    theirs = f"the paper's CIFAR-10: {PAPER_ATTACK_SCALE[0]} / {PAPER_ATTACK_SCALE[1]} = {paper:.2f}"
+    if math.isnan(size) or math.isnan(noise) or noise == 0:
+        return f"The attack's size against the forward noise at t* is not measured in this run ({theirs})."
+    return (
+        f"Scale: the {ATTACK_TITLES[attack]} perturbation's ℓ2 size is {size:.3g} and the forward noise at t* puts "
+        f"the state {noise:.3g} from the clean image, a ratio of {size / noise:.2f} ({theirs}). Effects the paper "
+        "sees at its ratio need not appear at a much larger one."
+    )
+
+
+def smaller_budget_sentence(claim: Any, results: pd.DataFrame) -> str:
+    """Under a claim that fails: whether its direction holds at the smaller budgets the run measures."""
+    budgets = claim.at_smaller_budgets(results)
+    if not budgets:
+        return "This run measures this claim at the attack's budget only."
+    shown = ", ".join(f"{budget}: {_mark(verdict)}" for budget, verdict in budgets)
+    return f"At the budgets this run also measures: {shown}."
+
+
 def claim_blocks(
     results: pd.DataFrame,
     targets: pd.DataFrame,
@@ -583,7 +611,8 @@ def claim_blocks(
     attack = config.get("attack", {})
     dataset = config.get("dataset", run_dataset(results))
     heading = paper_column(dataset)
-    all_claims = claims(main, smallest, attack.get("main", "pgd"))
+    uniform_rows = [f"Uniform {e:g}" for e in sorted(epsilons)]
+    all_claims = claims(main, smallest, attack.get("main", "pgd"), uniform_rows)
     verdicts = [c.check(results) for c in all_claims]
     purification = config.get("purification", {})
     blocks: list = [
@@ -605,6 +634,7 @@ def claim_blocks(
             f"{method_sentences(config)} "
             f"diffrob {build.get('diffrob')}, created {build.get('created')}.",
         ),
+        ("p", attack_scale_sentence(results, main, attack.get("main", "pgd"))),
         ("h2", "Summary"),
         (
             "table",
@@ -641,6 +671,8 @@ def claim_blocks(
             ("table", pd.DataFrame(evidence)),
             ("p", "Checked: " + "; ".join(c.describe() for c in claim.conditions) + "."),
         ]
+        if verdict is False:
+            blocks.append(("p", smaller_budget_sentence(claim, results)))
         missing = omission_notes(omissions, claim_artifacts(claim))
         if missing:
             blocks.append(("p", " ".join(missing)))
