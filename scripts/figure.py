@@ -4,7 +4,8 @@ import json
 from pathlib import Path
 
 from diffrob import figures
-from diffrob.report import omission_notes, read_omissions
+from diffrob.report import omission_notes
+from diffrob.results import read_omissions
 from diffrob.runtime import configure
 
 configure(1, snakemake.log[0])

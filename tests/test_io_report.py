@@ -7,17 +7,9 @@ import pandas as pd
 import pytest
 
 from diffrob.io import atomic_path, require_file
-from diffrob.report import (
-    accuracy_rows,
-    comparison_table,
-    fixed_vs_free_verdict,
-    mean_sd,
-    paper_value,
-    read_targets,
-    render_latex,
-    results_frame,
-    table2,
-)
+from diffrob.paper import paper_value, read_targets
+from diffrob.report import comparison_table, fixed_vs_free_verdict, render_latex, table2
+from diffrob.results import accuracy_rows, mean_sd, results_frame
 
 
 def test_atomic_path_leaves_nothing_behind_on_a_crash(tmp_path):
@@ -139,7 +131,8 @@ def test_an_imagenet_run_is_not_compared_with_cifar10_numbers():
 
 def test_a_missing_transfer_partner_leaves_table4_out_and_omissions_say_why(tmp_path):
     from diffrob.io import write_json
-    from diffrob.report import accuracy_rows, collect_omissions, omission_notes
+    from diffrob.report import omission_notes
+    from diffrob.results import accuracy_rows, collect_omissions
 
     shard = {"sampler": "ddpm", "t_star": 20, "attack": "pgd", "randomness": "fixed", "acc_own": 10.0}
     alone = [{**shard, "acc_fresh": 40.0, "acc_transfer": None}]
@@ -178,7 +171,7 @@ def test_the_report_says_why_a_claim_has_no_numbers():
 
 
 def test_headline_metrics_carry_their_units_and_the_snr_is_unscaled(tmp_path):
-    from diffrob.report import headline_metrics
+    from diffrob.results import headline_metrics
 
     rows = [
         ("tableS5", "digits", "variance", "snr_e-3", 201.4, 10.0, 16),
@@ -193,7 +186,7 @@ def test_headline_metrics_carry_their_units_and_the_snr_is_unscaled(tmp_path):
 
 
 def test_the_report_and_manuscript_speak_of_the_runs_own_data():
-    from diffrob.report import how_magnitudes_differ, run_subtitle
+    from diffrob.paper import how_magnitudes_differ, run_subtitle
 
     digits = {"dataset": "digits", "purification": {"t_star": 100, "reverse_steps": 20}}
     cifar = {"dataset": "cifar10", "purification": {"t_star": 100, "reverse_steps": 100}}

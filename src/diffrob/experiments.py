@@ -50,7 +50,7 @@ from diffrob.measure import (
 from diffrob.models import load_classifier, load_diffusion
 from diffrob.noise import ALIGNMENT_DRAWS, ALIGNMENT_TEST_DRAWS, uniform
 from diffrob.pipeline import DiffusionPurifier, PurifierSpec, build_purifier
-from diffrob.report import result_row
+from diffrob.results import result_row
 from diffrob.resume import BatchStore, resumable
 from diffrob.runtime import device
 

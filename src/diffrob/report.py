@@ -1,4 +1,5 @@
-"""Long-format results, and the paper's tables rendered with the paper's values beside ours."""
+"""Rendering: the paper's tables with its values beside ours (csv, Markdown, LaTeX), the report (each claim
+with its evidence and checks, Markdown and HTML) and the build information."""
 
 from __future__ import annotations
 
@@ -12,191 +13,17 @@ import pandas as pd
 from diffrob.claims import Results, claims, combined_spread, gap_beyond_spread, lookup
 from diffrob.io import read_json
 from diffrob.labels import ATTACK_LABELS, ATTACK_TITLES, PAPER_DATASET_NAMES, SAMPLER_LABELS
-
-RESULT_COLUMNS = ["artifact", "dataset", "row", "column", "value", "sd", "n"]
-
-
-def paper_dataset(dataset: str) -> str:
-    """The paper's dataset a run is compared with: ImageNet runs with ImageNet, every other with CIFAR-10."""
-    return "imagenet" if dataset == "imagenet" else "cifar10"
-
-
-def paper_column(dataset: str) -> str:
-    """The heading of the paper's column in a comparison, e.g. ``paper (CIFAR-10)``."""
-    return f"paper ({PAPER_DATASET_NAMES[paper_dataset(dataset)]})"
-
-
-DATASET_NAMES = {"digits": "8x8 digits (scikit-learn)", "cifar10": "CIFAR-10", "imagenet": "ImageNet"}
-
-
-def how_magnitudes_differ(config: Mapping[str, Any]) -> str:
-    """Why our magnitudes may differ from the paper's, for this run's data set and chain (report, ms.tex)."""
-    dataset = config.get("dataset", "digits")
-    purification = config.get("purification", {})
-    t_star, steps = purification.get("t_star"), purification.get("reverse_steps")
-    chain = f"a chain respaced to {steps} of t* = {t_star} reverse steps" if steps and t_star and steps < t_star else ""
-    if dataset == "digits":
-        return "Magnitudes differ by design: other data (8x8 digits), small models trained here" + (
-            f", {chain}." if chain else "."
-        )
-    differences = ", ".join(filter(None, [chain, "the counts (images, seeds, steps) of this configuration"]))
-    return f"Same data set and model architectures as the paper; magnitudes may differ through {differences}."
-
-
-def run_subtitle(dataset: str) -> str:
-    """The subtitle of the regenerated paper: a miniature on the digits, a regeneration on the paper's data."""
-    name = DATASET_NAMES.get(dataset, dataset)
-    return f"A regenerated miniature on {name}" if dataset == "digits" else f"Regenerated on {name}"
-
-
-def mean_sd(values: Sequence[float]) -> tuple[float, float, int]:
-    """Mean, sample standard deviation (ddof 1; NaN for one value) and count."""
-    series = pd.Series(list(values), dtype=float)
-    sd = float(series.std(ddof=1)) if len(series) > 1 else math.nan
-    return float(series.mean()), sd, int(len(series))
-
-
-def result_row(artifact: str, dataset: str, row: str, column: str, values: Sequence[float]) -> dict[str, Any]:
-    """One row of ``paper/results.csv``: the mean, sd and n of ``values``."""
-    mean, sd, n = mean_sd(values)
-    return {"artifact": artifact, "dataset": dataset, "row": row, "column": column, "value": mean, "sd": sd, "n": n}
-
-
-def present(records: Sequence[Mapping[str, Any]], key: str) -> list[float]:
-    """The values of ``key`` in ``records`` that were measured (None marks a value not measured)."""
-    return [r[key] for r in records if r.get(key) is not None]
-
-
-def accuracy_rows(
-    dataset: str,
-    main_sampler: str,
-    main_t: int,
-    purified: Sequence[Mapping[str, Any]],
-    shards: Sequence[Mapping[str, Any]],
-    main_attack: str = "pgd",
-) -> list[dict[str, Any]]:
-    """Accuracy rows: Table 2 (+ its EOT column), Table 4, Table 6/7 PGD(fix), and every shard group.
-
-    ``purified``: per-seed clean accuracies ``{"sampler", "t_star", "acc_fixed", "acc_free"}``;
-    ``shards``: per-shard ``{"sampler", "t_star", "attack", "randomness", "acc_own", "acc_fresh", "acc_transfer"}``.
-    Table 2 and 4 columns are named by ``main_attack`` (``pgd`` on CIFAR-10, ``bpda`` on ImageNet, as in
-    the paper's Tables 2-4) and its EOT variant.
-    """
-
-    def pick(sampler: str, t: int, attack: str | None = None, randomness: str | None = None) -> list:
-        return [
-            s
-            for s in shards
-            if s["sampler"] == sampler
-            and int(s["t_star"]) == t
-            and (attack is None or s["attack"] == attack)
-            and (randomness is None or s["randomness"] == randomness)
-        ]
-
-    def clean(sampler: str, t: int) -> list:
-        return [p for p in purified if p["sampler"] == sampler and int(p["t_star"]) == t]
-
-    label = SAMPLER_LABELS[main_sampler]
-    rows = []
-    main_clean = clean(main_sampler, main_t)
-    if main_clean:
-        rows += [
-            result_row("table2", dataset, f"{label} free", "clean_acc", [p["acc_free"] for p in main_clean]),
-            result_row("table2", dataset, f"{label} fixed", "clean_acc", [p["acc_fixed"] for p in main_clean]),
-        ]
-    eot_attack = f"{main_attack}_eot"
-    free, fixed = pick(main_sampler, main_t, main_attack, "free"), pick(main_sampler, main_t, main_attack, "fixed")
-    eot = pick(main_sampler, main_t, eot_attack, "free")
-    if free:
-        rows.append(result_row("table2", dataset, f"{label} free", main_attack, [s["acc_own"] for s in free]))
-    if eot:
-        rows.append(result_row("table2", dataset, f"{label} free", eot_attack, [s["acc_own"] for s in eot]))
-    if fixed:
-        rows += [
-            result_row("table2", dataset, f"{label} fixed", main_attack, [s["acc_own"] for s in fixed]),
-            result_row(
-                "table2", dataset, f"{label} fixed", f"{main_attack}_fresh_test", [s["acc_fresh"] for s in fixed]
-            ),
-        ]
-        transfer = present(fixed, "acc_transfer")
-        if transfer:
-            rows.append(result_row("table4", dataset, "transfer across seeds", main_attack, transfer))
-    groups = sorted({(s["sampler"], int(s["t_star"]), s["attack"], s["randomness"]) for s in shards})
-    for sampler, t, attack, randomness in groups:
-        group = pick(sampler, t, attack, randomness)
-        name = f"{SAMPLER_LABELS[sampler]} t={t} {ATTACK_LABELS[attack]} {randomness}"
-        for column in ("acc_own", "acc_fresh", "acc_transfer"):
-            if present(group, column):
-                rows.append(result_row("accuracy", dataset, name, column, present(group, column)))
-        if attack == "pgd" and randomness == "fixed":
-            if t == main_t:
-                rows.append(
-                    result_row("table6", dataset, SAMPLER_LABELS[sampler], "pgd_fix", [s["acc_own"] for s in group])
-                )
-            rows.append(
-                result_row("table7", dataset, SAMPLER_LABELS[sampler], f"pgd_fix_t{t}", [s["acc_own"] for s in group])
-            )
-            rows.append(
-                result_row(
-                    "table7",
-                    dataset,
-                    SAMPLER_LABELS[sampler],
-                    f"clean_fix_t{t}",
-                    [p["acc_fixed"] for p in clean(sampler, t)],
-                )
-            )
-    return rows
-
-
-def compression_rows(dataset: str, main_t: int, results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Tables 6 and 7 from compression results: per-sampler rates at t*, uniform rate per swept t*."""
-    rows = []
-    for result in results:
-        label, t = SAMPLER_LABELS[result["sampler"]], int(result["t_star"])
-        by_column = {r["column"]: r for r in result["rows"]}
-        if t == main_t:
-            for column in ("pgd_robust", "pgd_nonrobust", "uniform"):
-                if column not in by_column:
-                    continue
-                r = by_column[column]
-                rows.append(
-                    {
-                        "artifact": "table6",
-                        "dataset": dataset,
-                        "row": label,
-                        "column": f"compression_{column}",
-                        "value": r["value"],
-                        "sd": r["sd"],
-                        "n": r["n"],
-                    }
-                )
-        r = by_column["uniform"]
-        rows.append(
-            {
-                "artifact": "table7",
-                "dataset": dataset,
-                "row": label,
-                "column": f"compress_t{t}",
-                "value": r["value"],
-                "sd": r["sd"],
-                "n": r["n"],
-            }
-        )
-    return rows
-
-
-def results_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """``paper/results.csv`` as a frame with the columns of ``paper_targets.csv`` (plus ``n``)."""
-    return pd.DataFrame(list(rows), columns=RESULT_COLUMNS)
-
-
-def read_targets(path: str | Path) -> pd.DataFrame:
-    """The paper's numbers (``paper_targets.csv``)."""
-    frame = pd.read_csv(path)
-    missing = {"artifact", "row", "column", "value"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"{path}: missing columns {sorted(missing)}")
-    return frame
+from diffrob.paper import (
+    PAPER_ATTACK_SCALE,
+    PAPER_TABLE2,
+    how_magnitudes_differ,
+    paper_column,
+    paper_dataset,
+    paper_value,
+    read_targets,
+    run_subtitle,
+)
+from diffrob.results import OMISSION_COLUMNS, read_omissions, run_dataset
 
 
 def fmt(value: float, sd: float = math.nan, digits: int = 1) -> str:
@@ -206,16 +33,6 @@ def fmt(value: float, sd: float = math.nan, digits: int = 1) -> str:
     if sd is None or (isinstance(sd, float) and math.isnan(sd)):
         return f"{value:.{digits}f}"
     return f"{value:.{digits}f} ± {sd:.{digits}f}"
-
-
-def paper_value(targets: pd.DataFrame, dataset: str, artifact: str, row: str, column: str) -> tuple[float, float]:
-    """The paper's value and sd for one of our keys in a run on ``dataset`` (NaN where it has none).
-
-    Only the paper's numbers for :func:`paper_dataset` are considered; names are mapped by :func:`paper_key`.
-    """
-    if "dataset" in targets:
-        targets = targets[targets["dataset"] == paper_dataset(dataset)]
-    return lookup(targets, *paper_key(artifact, row, column, dataset))
 
 
 def table2(
@@ -284,78 +101,11 @@ def render_latex(frame: pd.DataFrame, caption: str, label: str) -> str:
     return f"\\begin{{table}}[t]\n\\centering\n\\caption{{{caption}}}\n\\label{{{label}}}\n{body}\\end{{table}}\n"
 
 
-def collect_results(
-    dataset: str,
-    main_sampler: str,
-    main_t: int,
-    classifier_json: str | Path,
-    purified_jsons: Sequence[str | Path],
-    shard_jsons: Sequence[str | Path],
-    measurement_jsons: Sequence[str | Path],
-    main_attack: str = "pgd",
-) -> pd.DataFrame:
-    """``paper/results.csv``: every metric and measurement file gathered into long format."""
-    classifier = read_json(classifier_json)
-    rows: list[dict[str, Any]] = [
-        result_row("setup", dataset, "classifier", "clean_acc", [classifier["clean_acc"]]),
-        result_row("setup", dataset, "classifier", "pgd_undefended", [classifier["pgd_acc"]]),
-    ]
-    purified = [read_json(p) for p in purified_jsons]
-    shards = [read_json(p) for p in shard_jsons]
-    rows += accuracy_rows(dataset, main_sampler, main_t, purified, shards, main_attack)
-    measurements = [read_json(p) for p in measurement_jsons]
-    rows += compression_rows(
-        dataset,
-        main_t,
-        [m for m in measurements if "t_star" in m and m["rows"] and m["rows"][0]["artifact"] == "compression"],
-    )
-    for m in measurements:
-        rows += [{**r, "dataset": dataset} for r in m.get("rows", [])]
-        if m.get("fit"):
-            rows += [
-                result_row("fig3b", dataset, "sigmoid", key, [m["fit"][key]])
-                for key in ("top", "midpoint", "width", "r2", "at_zero", "n_points")
-            ]
-    frame = results_frame(rows)
-    return frame.drop_duplicates(subset=["artifact", "dataset", "row", "column"], keep="first")
-
-
-OMISSION_COLUMNS = ["artifact", "item", "reason"]
-
-
-def collect_omissions(planned: Sequence[Mapping[str, str]], sigmoid_json: str | Path) -> pd.DataFrame:
-    """``paper/omissions.csv``: what this run does not produce and why.
-
-    ``planned``: the experiment design's omissions (:meth:`diffrob.design.Design.omissions`); to them is
-    added a sigmoid the fit could not produce (``sigmoid.json`` with ``fit: null`` and its ``reason``).
-    """
-    rows = [dict(o) for o in planned]
-    sigmoid = read_json(sigmoid_json)
-    if sigmoid["fit"] is None:
-        rows.append({"artifact": "fig3b", "item": "sigmoid fit", "reason": sigmoid["reason"]})
-    frame = pd.DataFrame(rows, columns=OMISSION_COLUMNS)
-    return frame.drop_duplicates(subset=["artifact", "item"], keep="first")
-
-
-def read_omissions(path: str | Path | None) -> pd.DataFrame:
-    """``omissions.csv`` as a frame (empty without a file)."""
-    if path is None or not Path(path).exists():
-        return pd.DataFrame(columns=OMISSION_COLUMNS)
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
-
-
 def omission_notes(omissions: pd.DataFrame, artifacts: Iterable[str]) -> list[str]:
     """One line per omission of ``artifacts``: ``Not measured: <item>: <reason>.``"""
     wanted = set(artifacts)
     hit = omissions[omissions["artifact"].isin(wanted)]
     return [f"Not measured: {r.item}: {r.reason}." for r in hit.itertuples()]
-
-
-# The paper's table of fixed vs free randomness, and its settings, for each of its datasets.
-PAPER_TABLE2 = {
-    "cifar10": ("Table 2", "CIFAR-10, eps = 8/255, t* = 100 full chain, PGD-40 full gradient, EOT over 15"),
-    "imagenet": ("Table 3", "ImageNet, eps = 4/255, t* = 150 full chain, BPDA, BPDA-EOT"),
-}
 
 
 def write_table2(
@@ -422,34 +172,6 @@ def build_info(config: Mapping[str, Any]) -> dict[str, Any]:
         "config": dict(config),
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
-
-
-# Our (artifact, row, column) -> the paper's, where the names differ (paper_targets.csv).
-def paper_key(artifact: str, row: str, column: str, dataset: str = "cifar10") -> tuple[str, str, str]:
-    """The key in ``paper_targets.csv`` that one of our results rows is compared with.
-
-    On ImageNet our Table 2 rows (``<sampler> free|fixed``) are the paper's Table 3 (``Guided free|fixed``).
-    """
-    if artifact == "table2" and paper_dataset(dataset) == "imagenet":
-        return "table3", f"Guided {row.rsplit(' ', 1)[-1]}", column
-    if artifact == "tableS6":
-        # The text of Sec. 3.2 calls 0.241 the fixed-randomness radius (Table S6 labels it "fix inputs").
-        return artifact, "centroid_l2", {"fixed_noise": "fix_inputs", "fixed_input": "fix_random"}.get(column, column)
-    if artifact in ("tableS3", "tableS4") and row.split(" ", 1)[0] in SAMPLER_LABELS.values():
-        name = row.split(" ", 1)[1]
-        if name.startswith("Uniform"):
-            eps = float(name.split()[1])
-            name = f"Uniform {round(eps * 255):d}/255"
-        suffix = {"init": "init", "max": "max_t100", "end": "end_t200"}[column.split("_", 1)[1]]
-        return artifact, name, f"{column.split('_', 1)[0]}_{suffix}"
-    if artifact == "fig3a":
-        return artifact, "jacobian", column
-    return artifact, row, column
-
-
-def run_dataset(results: pd.DataFrame) -> str:
-    """The dataset of a run, read from its results (``digits`` for an empty frame)."""
-    return str(results["dataset"].iloc[0]) if "dataset" in results and not results.empty else "digits"
 
 
 def comparison_table(results: pd.DataFrame, targets: pd.DataFrame, artifact: str, digits: int = 3) -> pd.DataFrame:
@@ -562,9 +284,6 @@ def method_sentences(config: Mapping[str, Any]) -> str:
         patch = measure["jacobian_patch"]
         sentence += f" Fig. 3a's Jacobian is its block on the central {patch}x{patch} pixels, not the whole image."
     return sentence
-
-
-PAPER_ATTACK_SCALE = (1.077, 8.980)  # Table S3, CIFAR-10: PGD's l2 size, and the distance at t* = 100
 
 
 def attack_scale_sentence(results: pd.DataFrame, main: str, attack: str) -> str:
@@ -777,28 +496,3 @@ def write_report(
         blocks += speed_blocks(read_json(speed_json))
     write_text(blocks_to_markdown(blocks), markdown_out)
     write_text(blocks_to_html(blocks, "diffrob report"), html_out)
-
-
-def headline_metrics(results_csv: str | Path, sampler: str = "ddpm", attack: str = "pgd") -> dict[str, float | None]:
-    """The headline numbers of a run, each named with its unit: accuracies in percent (``_pct``: Table 2 of the
-    main ``sampler`` and ``attack``, Table 4), the SNR of eq. 7 unscaled, the sigmoid fit's R^2.
-
-    None where a number is absent.
-    """
-    label = SAMPLER_LABELS.get(sampler, sampler)
-    keys = {  # name -> (results key, factor from the results.csv value to the named unit)
-        "classifier_clean_acc_pct": (("setup", "classifier", "clean_acc"), 1.0),
-        "classifier_pgd_acc_pct": (("setup", "classifier", "pgd_undefended"), 1.0),
-        f"table2_{attack}_free_acc_pct": (("table2", f"{label} free", attack), 1.0),
-        f"table2_{attack}_fixed_acc_pct": (("table2", f"{label} fixed", attack), 1.0),
-        f"table2_{attack}_eot_free_acc_pct": (("table2", f"{label} free", f"{attack}_eot"), 1.0),
-        "table4_transfer_acc_pct": (("table4", "transfer across seeds", attack), 1.0),
-        "snr": (("tableS5", "variance", "snr_e-3"), 1e-3),  # results.csv holds SNR x 1e3
-        "sigmoid_r2": (("fig3b", "sigmoid", "r2"), 1.0),
-    }
-    results = pd.read_csv(results_csv)
-    out: dict[str, float | None] = {}
-    for name, (key, factor) in keys.items():
-        v, _ = lookup(results, *key)
-        out[name] = None if math.isnan(v) else float(f"{v * factor:.4g}")
-    return out

@@ -1,0 +1,249 @@
+"""Typed results gathered into `paper/results.csv` (long format: artifact, dataset, row, column, value, sd, n)
+and `paper/omissions.csv`. The measurement layer writes its rows with :func:`result_row`; the paper-facing
+names of rows and columns are made here and in :mod:`diffrob.paper`, never by the measurements."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from diffrob.claims import lookup
+from diffrob.io import read_json
+from diffrob.labels import ATTACK_LABELS, SAMPLER_LABELS
+
+RESULT_COLUMNS = ["artifact", "dataset", "row", "column", "value", "sd", "n"]
+
+
+def mean_sd(values: Sequence[float]) -> tuple[float, float, int]:
+    """Mean, sample standard deviation (ddof 1; NaN for one value) and count."""
+    series = pd.Series(list(values), dtype=float)
+    sd = float(series.std(ddof=1)) if len(series) > 1 else math.nan
+    return float(series.mean()), sd, int(len(series))
+
+
+def result_row(artifact: str, dataset: str, row: str, column: str, values: Sequence[float]) -> dict[str, Any]:
+    """One row of ``paper/results.csv``: the mean, sd and n of ``values``."""
+    mean, sd, n = mean_sd(values)
+    return {"artifact": artifact, "dataset": dataset, "row": row, "column": column, "value": mean, "sd": sd, "n": n}
+
+
+def present(records: Sequence[Mapping[str, Any]], key: str) -> list[float]:
+    """The values of ``key`` in ``records`` that were measured (None marks a value not measured)."""
+    return [r[key] for r in records if r.get(key) is not None]
+
+
+def accuracy_rows(
+    dataset: str,
+    main_sampler: str,
+    main_t: int,
+    purified: Sequence[Mapping[str, Any]],
+    shards: Sequence[Mapping[str, Any]],
+    main_attack: str = "pgd",
+) -> list[dict[str, Any]]:
+    """Accuracy rows: Table 2 (+ its EOT column), Table 4, Table 6/7 PGD(fix), and every shard group.
+
+    ``purified``: per-seed clean accuracies ``{"sampler", "t_star", "acc_fixed", "acc_free"}``;
+    ``shards``: per-shard ``{"sampler", "t_star", "attack", "randomness", "acc_own", "acc_fresh", "acc_transfer"}``.
+    Table 2 and 4 columns are named by ``main_attack`` (``pgd`` on CIFAR-10, ``bpda`` on ImageNet, as in
+    the paper's Tables 2-4) and its EOT variant.
+    """
+
+    def pick(sampler: str, t: int, attack: str | None = None, randomness: str | None = None) -> list:
+        return [
+            s
+            for s in shards
+            if s["sampler"] == sampler
+            and int(s["t_star"]) == t
+            and (attack is None or s["attack"] == attack)
+            and (randomness is None or s["randomness"] == randomness)
+        ]
+
+    def clean(sampler: str, t: int) -> list:
+        return [p for p in purified if p["sampler"] == sampler and int(p["t_star"]) == t]
+
+    label = SAMPLER_LABELS[main_sampler]
+    rows = []
+    main_clean = clean(main_sampler, main_t)
+    if main_clean:
+        rows += [
+            result_row("table2", dataset, f"{label} free", "clean_acc", [p["acc_free"] for p in main_clean]),
+            result_row("table2", dataset, f"{label} fixed", "clean_acc", [p["acc_fixed"] for p in main_clean]),
+        ]
+    eot_attack = f"{main_attack}_eot"
+    free, fixed = pick(main_sampler, main_t, main_attack, "free"), pick(main_sampler, main_t, main_attack, "fixed")
+    eot = pick(main_sampler, main_t, eot_attack, "free")
+    if free:
+        rows.append(result_row("table2", dataset, f"{label} free", main_attack, [s["acc_own"] for s in free]))
+    if eot:
+        rows.append(result_row("table2", dataset, f"{label} free", eot_attack, [s["acc_own"] for s in eot]))
+    if fixed:
+        rows += [
+            result_row("table2", dataset, f"{label} fixed", main_attack, [s["acc_own"] for s in fixed]),
+            result_row(
+                "table2", dataset, f"{label} fixed", f"{main_attack}_fresh_test", [s["acc_fresh"] for s in fixed]
+            ),
+        ]
+        transfer = present(fixed, "acc_transfer")
+        if transfer:
+            rows.append(result_row("table4", dataset, "transfer across seeds", main_attack, transfer))
+    groups = sorted({(s["sampler"], int(s["t_star"]), s["attack"], s["randomness"]) for s in shards})
+    for sampler, t, attack, randomness in groups:
+        group = pick(sampler, t, attack, randomness)
+        name = f"{SAMPLER_LABELS[sampler]} t={t} {ATTACK_LABELS[attack]} {randomness}"
+        for column in ("acc_own", "acc_fresh", "acc_transfer"):
+            if present(group, column):
+                rows.append(result_row("accuracy", dataset, name, column, present(group, column)))
+        if attack == "pgd" and randomness == "fixed":
+            if t == main_t:
+                rows.append(
+                    result_row("table6", dataset, SAMPLER_LABELS[sampler], "pgd_fix", [s["acc_own"] for s in group])
+                )
+            rows.append(
+                result_row("table7", dataset, SAMPLER_LABELS[sampler], f"pgd_fix_t{t}", [s["acc_own"] for s in group])
+            )
+            rows.append(
+                result_row(
+                    "table7",
+                    dataset,
+                    SAMPLER_LABELS[sampler],
+                    f"clean_fix_t{t}",
+                    [p["acc_fixed"] for p in clean(sampler, t)],
+                )
+            )
+    return rows
+
+
+def compression_rows(dataset: str, main_t: int, results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Tables 6 and 7 from compression results: per-sampler rates at t*, uniform rate per swept t*."""
+    rows = []
+    for result in results:
+        label, t = SAMPLER_LABELS[result["sampler"]], int(result["t_star"])
+        by_column = {r["column"]: r for r in result["rows"]}
+        if t == main_t:
+            for column in ("pgd_robust", "pgd_nonrobust", "uniform"):
+                if column not in by_column:
+                    continue
+                r = by_column[column]
+                rows.append(
+                    {
+                        "artifact": "table6",
+                        "dataset": dataset,
+                        "row": label,
+                        "column": f"compression_{column}",
+                        "value": r["value"],
+                        "sd": r["sd"],
+                        "n": r["n"],
+                    }
+                )
+        r = by_column["uniform"]
+        rows.append(
+            {
+                "artifact": "table7",
+                "dataset": dataset,
+                "row": label,
+                "column": f"compress_t{t}",
+                "value": r["value"],
+                "sd": r["sd"],
+                "n": r["n"],
+            }
+        )
+    return rows
+
+
+def results_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """``paper/results.csv`` as a frame with the columns of ``paper_targets.csv`` (plus ``n``)."""
+    return pd.DataFrame(list(rows), columns=RESULT_COLUMNS)
+
+
+def collect_results(
+    dataset: str,
+    main_sampler: str,
+    main_t: int,
+    classifier_json: str | Path,
+    purified_jsons: Sequence[str | Path],
+    shard_jsons: Sequence[str | Path],
+    measurement_jsons: Sequence[str | Path],
+    main_attack: str = "pgd",
+) -> pd.DataFrame:
+    """``paper/results.csv``: every metric and measurement file gathered into long format."""
+    classifier = read_json(classifier_json)
+    rows: list[dict[str, Any]] = [
+        result_row("setup", dataset, "classifier", "clean_acc", [classifier["clean_acc"]]),
+        result_row("setup", dataset, "classifier", "pgd_undefended", [classifier["pgd_acc"]]),
+    ]
+    purified = [read_json(p) for p in purified_jsons]
+    shards = [read_json(p) for p in shard_jsons]
+    rows += accuracy_rows(dataset, main_sampler, main_t, purified, shards, main_attack)
+    measurements = [read_json(p) for p in measurement_jsons]
+    rows += compression_rows(
+        dataset,
+        main_t,
+        [m for m in measurements if "t_star" in m and m["rows"] and m["rows"][0]["artifact"] == "compression"],
+    )
+    for m in measurements:
+        rows += [{**r, "dataset": dataset} for r in m.get("rows", [])]
+        if m.get("fit"):
+            rows += [
+                result_row("fig3b", dataset, "sigmoid", key, [m["fit"][key]])
+                for key in ("top", "midpoint", "width", "r2", "at_zero", "n_points")
+            ]
+    frame = results_frame(rows)
+    return frame.drop_duplicates(subset=["artifact", "dataset", "row", "column"], keep="first")
+
+
+OMISSION_COLUMNS = ["artifact", "item", "reason"]
+
+
+def collect_omissions(planned: Sequence[Mapping[str, str]], sigmoid_json: str | Path) -> pd.DataFrame:
+    """``paper/omissions.csv``: what this run does not produce and why.
+
+    ``planned``: the experiment design's omissions (:meth:`diffrob.design.Design.omissions`); to them is
+    added a sigmoid the fit could not produce (``sigmoid.json`` with ``fit: null`` and its ``reason``).
+    """
+    rows = [dict(o) for o in planned]
+    sigmoid = read_json(sigmoid_json)
+    if sigmoid["fit"] is None:
+        rows.append({"artifact": "fig3b", "item": "sigmoid fit", "reason": sigmoid["reason"]})
+    frame = pd.DataFrame(rows, columns=OMISSION_COLUMNS)
+    return frame.drop_duplicates(subset=["artifact", "item"], keep="first")
+
+
+def read_omissions(path: str | Path | None) -> pd.DataFrame:
+    """``omissions.csv`` as a frame (empty without a file)."""
+    if path is None or not Path(path).exists():
+        return pd.DataFrame(columns=OMISSION_COLUMNS)
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def run_dataset(results: pd.DataFrame) -> str:
+    """The dataset of a run, read from its results (``digits`` for an empty frame)."""
+    return str(results["dataset"].iloc[0]) if "dataset" in results and not results.empty else "digits"
+
+
+def headline_metrics(results_csv: str | Path, sampler: str = "ddpm", attack: str = "pgd") -> dict[str, float | None]:
+    """The headline numbers of a run, each named with its unit: accuracies in percent (``_pct``: Table 2 of the
+    main ``sampler`` and ``attack``, Table 4), the SNR of eq. 7 unscaled, the sigmoid fit's R^2.
+
+    None where a number is absent.
+    """
+    label = SAMPLER_LABELS.get(sampler, sampler)
+    keys = {  # name -> (results key, factor from the results.csv value to the named unit)
+        "classifier_clean_acc_pct": (("setup", "classifier", "clean_acc"), 1.0),
+        "classifier_pgd_acc_pct": (("setup", "classifier", "pgd_undefended"), 1.0),
+        f"table2_{attack}_free_acc_pct": (("table2", f"{label} free", attack), 1.0),
+        f"table2_{attack}_fixed_acc_pct": (("table2", f"{label} fixed", attack), 1.0),
+        f"table2_{attack}_eot_free_acc_pct": (("table2", f"{label} free", f"{attack}_eot"), 1.0),
+        "table4_transfer_acc_pct": (("table4", "transfer across seeds", attack), 1.0),
+        "snr": (("tableS5", "variance", "snr_e-3"), 1e-3),  # results.csv holds SNR x 1e3
+        "sigmoid_r2": (("fig3b", "sigmoid", "r2"), 1.0),
+    }
+    results = pd.read_csv(results_csv)
+    out: dict[str, float | None] = {}
+    for name, (key, factor) in keys.items():
+        v, _ = lookup(results, *key)
+        out[name] = None if math.isnan(v) else float(f"{v * factor:.4g}")
+    return out
