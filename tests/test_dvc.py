@@ -45,7 +45,8 @@ def crashed(tmp_path_factory):
     crashes = kill_repeatedly(["dvc", "repro"], repo, _kill_moments())
     result = run(["dvc", "repro"], repo)
     assert result.returncode == 0, crashes.describe() + result.stdout[-3000:] + result.stderr[-3000:]
-    print(crashes.describe())
+    reused = sum(len(batches) for batches, _ in reuse_in_logs(repo).values())
+    print(f"{crashes.describe()}\nsaved batches loaded back instead of recomputed: {reused}")
     return repo, crashes
 
 
