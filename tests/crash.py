@@ -44,18 +44,35 @@ class Crashes:
         return "\n".join(lines)
 
 
-def incomplete(workdir: Path) -> set[str]:
-    """Outputs Snakemake has marked incomplete (jobs started, not finished), relative to ``workdir``.
+def _files(root: Path) -> list[Path]:
+    """Every file under ``root``, skipping hidden ones and hidden folders (interrupted writes' temporaries);
+    folders that vanish during the walk (a job finishing, a temporary renamed) are skipped."""
+    found = []
+    for folder, subfolders, names in os.walk(root, onerror=lambda error: None):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+        found += [Path(folder) / n for n in names if not n.startswith(".")]
+    return found
+
+
+def incomplete(workdir: Path, since: float | None = None) -> set[str]:
+    """Outputs Snakemake has marked incomplete (jobs started, not finished), relative to ``workdir``; with
+    ``since`` (a time.time()), only those marked at or after it (the jobs of the current run).
 
     Snakemake keeps one file per output under ``.snakemake/incomplete``, named by the output path's
     url-safe base64, split into folders prefixed ``@`` when longer than a file name may be."""
     markers = workdir / ".snakemake" / "incomplete"
     keys = set()
-    for marker in markers.rglob("*") if markers.is_dir() else []:
-        if marker.is_file() and marker.name != "migration_underway":
-            encoded = "".join(part.removeprefix("@") for part in marker.relative_to(markers).parts)
-            key = base64.urlsafe_b64decode(encoded).decode()
-            keys.add(key.removeprefix(f"{workdir}/").rstrip("/"))
+    for marker in _files(markers) if markers.is_dir() else []:
+        if marker.name == "migration_underway":
+            continue
+        try:
+            if since is not None and marker.stat().st_mtime < since:
+                continue
+        except FileNotFoundError:
+            continue
+        encoded = "".join(part.removeprefix("@") for part in marker.relative_to(markers).parts)
+        key = base64.urlsafe_b64decode(encoded).decode()
+        keys.add(key.removeprefix(f"{workdir}/").rstrip("/"))
     return keys
 
 
@@ -65,33 +82,46 @@ def finished(workdir: Path) -> dict[Path, tuple[int, int]]:
     Outputs are written to a temporary and renamed, so a recomputed file has a new inode."""
     running = incomplete(workdir)
     done = {}
-    for path in (workdir / "data").rglob("*"):
+    for path in _files(workdir / "data"):
         relative = str(path.relative_to(workdir))
-        if not path.is_file() or "partial" in path.parts or path.name.startswith("."):
+        if "partial" in path.parts or any(relative == k or relative.startswith(k + "/") for k in running):
             continue
-        if any(relative == k or relative.startswith(k + "/") for k in running):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
             continue
-        stat = path.stat()
         done[path] = (stat.st_ino, stat.st_mtime_ns)
     return done
 
 
+def _first_batches(workdir: Path) -> set[Path]:
+    """Saved first batches of attack shards whose second batch is not saved yet."""
+    batches = {p for p in _files(workdir / "data" / "partial" / "adversarial") if p.name.startswith("batch-")}
+    first = {p for p in batches if p.name == "batch-00000.safetensors"}
+    return {p for p in first if p.with_name("batch-00001.safetensors") not in batches}
+
+
 def wait_for_a_batch(workdir: Path, process: subprocess.Popen, timeout: float = 900) -> Path | None:
-    """The first saved attack batch to appear while its shard runs, or None if the run ended first."""
+    """Stop the run (SIGSTOP to its process group) as soon as an attack shard has saved its first batch and
+    not its second, one that was not there when it started; that batch, or None if the run ended first."""
+    before = _first_batches(workdir)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
-        batches = list((workdir / "data" / "partial" / "adversarial").rglob("batch-*.safetensors"))
-        if batches:
-            return batches[0]
+        fresh = _first_batches(workdir) - before
+        if fresh:
+            os.killpg(process.pid, signal.SIGSTOP)
+            return sorted(fresh)[0]
         time.sleep(0.01)
     return None
 
 
 def kill_repeatedly(command: list[str], workdir: Path, moments: list[float | str]) -> Crashes:
-    """Start ``command`` in ``workdir`` once per moment and kill its process group with SIGKILL at that
-    moment (seconds after the start, or IN_A_SHARD); a run that ends before its moment is an error."""
+    """Start ``command`` in ``workdir`` once per moment, stop its process group at that moment (seconds after
+    the start, or IN_A_SHARD), note what had finished and what was running, and kill it with SIGKILL; a run
+    that ends before its moment is an error."""
     crashes = Crashes()
     for when in moments:
+        started = time.time()
         process = subprocess.Popen(
             command, cwd=workdir, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
@@ -103,9 +133,11 @@ def kill_repeatedly(command: list[str], workdir: Path, moments: list[float | str
             deadline = time.monotonic() + float(when)
             while time.monotonic() < deadline and process.poll() is None:
                 time.sleep(0.05)
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGSTOP)
         if process.poll() is not None:
             raise AssertionError(f"{command} ended (code {process.returncode}) before the kill at {when}")
-        kill = Kill(when, incomplete(workdir), finished(workdir), batch)
+        kill = Kill(when, incomplete(workdir, since=started), finished(workdir), batch)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         crashes.kills.append(kill)

@@ -131,6 +131,10 @@ def test_schema_rejects_bad_sources(edit, message):
         (lambda c: c["measure"]["randomness"].update(n_images=20), r"measure\.randomness\.n_images = 20"),
         (lambda c: c["data"].update(n_eval=541), r"data\.n_eval = 541: the held-out split .* has 540 images"),
         (lambda c: c["sweep"].update(t_star=[5, 1001]), r"sweep\.t_star = 1001"),
+        (
+            lambda c: c["attack"].update(batch_size=1, steps=60000, eot_samples=4),
+            r"attack\.batch_size = 1, attack\.steps = 60000.* fresh draws of its seed",
+        ),
     ],
 )
 def test_cross_field_rules_reject_naming_the_keys(edit, message):

@@ -42,6 +42,7 @@ def crashed(tmp_path_factory):
     repo = scratch_repository(tmp_path_factory.mktemp("dvc"))
     dvc_yaml = (repo / "dvc.yaml").read_text()
     (repo / "dvc.yaml").write_text(dvc_yaml.replace("--cores all --resources gpu=1", FAST))
+    assert run(["dvc", "config", "--local", "cache.type", "copy"], repo).returncode == 0  # committing keeps inodes
     crashes = kill_repeatedly(["dvc", "repro"], repo, _kill_moments())
     result = run(["dvc", "repro"], repo)
     assert result.returncode == 0, crashes.describe() + result.stdout[-3000:] + result.stderr[-3000:]

@@ -28,7 +28,7 @@ def test_a_saved_batch_loads_back_only_for_its_own_job_and_samples(tmp_path):
     assert _store(tmp_path).load(0, INDICES[:3]) is None
 
 
-def test_the_job_identity_follows_settings_and_file_contents(tmp_path):
+def test_the_job_identity_follows_settings_file_contents_and_code(tmp_path, monkeypatch):
     model = tmp_path / "model"
     model.mkdir()
     (model / "weights.bin").write_bytes(b"\x00" * 8)
@@ -37,6 +37,9 @@ def test_the_job_identity_follows_settings_and_file_contents(tmp_path):
     assert job_identity({"steps": 3}, [model]) != first
     (model / "weights.bin").write_bytes(b"\x01" * 8)
     assert job_identity({"steps": 2}, [model]) != first
+    changed = job_identity({"steps": 2}, [model])
+    monkeypatch.setattr("diffrob.resume.code_digest", lambda: "other code")
+    assert job_identity({"steps": 2}, [model]) != changed  # batches saved by other code are not reused
 
 
 @pytest.mark.parametrize("randomness", ["fixed", "free"])

@@ -27,10 +27,11 @@ from diffrob.data import ImageSet, check_image_tensors
 from diffrob.finite import NonFiniteError
 from diffrob.io import atomic_path, read_tensors
 from diffrob.models import load_classifier, load_diffusion
-from diffrob.noise import TEST_DRAWS, shard_start_seed
+from diffrob.noise import shard_start_seed
 from diffrob.pipeline import PurifierSpec
 from diffrob.resume import BatchStore, resumable
 from diffrob.runtime import device
+from diffrob.streams import TEST_DRAWS
 
 
 def accuracy_percent(correct: torch.Tensor) -> float:

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from diffrob.attack import (
     AttackSettings,
     PurifiedClassifier,
+    SpeedOptions,
     attack_gradient,
     frozen,
     linf_pgd_in_batches,
@@ -48,11 +49,12 @@ from diffrob.measure import (
     variance_decomposition,
 )
 from diffrob.models import load_classifier, load_diffusion
-from diffrob.noise import ALIGNMENT_DRAWS, ALIGNMENT_TEST_DRAWS, uniform
+from diffrob.noise import uniform
 from diffrob.pipeline import DiffusionPurifier, PurifierSpec, build_purifier
 from diffrob.results import result_row
 from diffrob.resume import BatchStore, resumable
 from diffrob.runtime import device
+from diffrob.streams import ALIGNMENT_DRAWS, ALIGNMENT_TEST_DRAWS
 
 
 def row(artifact: str, row_name: str, column: str, values: Sequence[float] | torch.Tensor) -> dict[str, Any]:
@@ -366,8 +368,9 @@ def gradient_alignment(
     unet, scheduler = load_diffusion(ddpm_dir)
     unet, classifier = unet.to(device()), load_classifier(classifier_path).to(device())
     spec, indices, gradient = PurifierSpec.from_mapping(chain), eval_set.indices.tolist(), attack_gradient(name)
+    speed = SpeedOptions.from_mapping(attack.get("speed"))  # the gradient as the attack computed it
     models = [
-        purified_classifier(unet, scheduler, classifier, spec, indices, seed, "free", first, gradient)
+        purified_classifier(unet, scheduler, classifier, spec, indices, seed, "free", first, gradient, speed)
         for first in (ALIGNMENT_DRAWS, ALIGNMENT_TEST_DRAWS)
     ]
     eot, test = models

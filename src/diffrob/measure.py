@@ -104,8 +104,9 @@ def variance_decomposition(outputs: torch.Tensor) -> dict[str, float]:
     return {"total": float(total), "input": float(input_var), "internal": float(internal), "snr": snr}
 
 
-CENTROIDS = ("initial", "fixed_noise", "fixed_input", "vary_both")
-"""The centroids of :func:`centroid_distances`, in Table S6's order."""
+CENTROIDS = ("initial", "fixed_noise", "fixed_input", "vary_both", "inputs_about_mean")
+"""The centroids of :func:`centroid_distances`: Table S6's four, then the inputs' ball measured as the outputs'
+are (about their own mean), the like-for-like reference of the compression and expansion radii."""
 
 
 def centroid_distances(outputs: torch.Tensor, inputs: torch.Tensor, clean: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -118,7 +119,9 @@ def centroid_distances(outputs: torch.Tensor, inputs: torch.Tensor, clean: torch
       8/255 on CIFAR-10; about the inputs' own mean it would be biased low by sqrt(1 - 1/n_x));
     * ``fixed_noise``: ||f(x_j|xi) - mean_j f(x_j|xi)||, inputs vary under one xi (compression);
     * ``fixed_input``: ||f(x_j|xi) - mean_xi f(x_j|xi)||, xi varies for one input (expansion);
-    * ``vary_both``: ||f(x_j|xi) - mean_{j,xi} f(x_j|xi)||.
+    * ``vary_both``: ||f(x_j|xi) - mean_{j,xi} f(x_j|xi)||;
+    * ``inputs_about_mean``: ||x_j - mean_j x_j||, the input ball measured like the outputs' radii (their
+      true centres are unknown), so that an identity purifier gives ``fixed_noise`` equal to it exactly.
     """
     f, x = outputs.double(), inputs.double()
     return {
@@ -126,6 +129,7 @@ def centroid_distances(outputs: torch.Tensor, inputs: torch.Tensor, clean: torch
         "fixed_noise": (f - f.mean(dim=1, keepdim=True)).norm(dim=-1).flatten(),
         "fixed_input": (f - f.mean(dim=0, keepdim=True)).norm(dim=-1).flatten(),
         "vary_both": (f - f.mean(dim=(0, 1), keepdim=True)).norm(dim=-1).flatten(),
+        "inputs_about_mean": (x - x.mean(0)).norm(dim=-1),
     }
 
 

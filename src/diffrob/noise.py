@@ -36,6 +36,8 @@ from typing import Literal
 
 import torch
 
+from diffrob.streams import DRAWS_PER_SEED
+
 P_SEED = 83492791
 P_INDEX = 73856093
 P_STEP = 19349663
@@ -60,14 +62,6 @@ def step_seed(s: int, i: int, t: int, phase: Phase) -> int:
     raise ValueError(f"phase must be 'forward' or 'reverse', got {phase!r}")
 
 
-TEST_DRAWS = 2**19
-"""First draw of the fresh xi a shard's accuracy is tested under again (``acc_fresh``), past any attack's draws."""
-ALIGNMENT_DRAWS = 3 * 2**18
-"""First draw of the K-draw EOT gradients of Table 5's gradient alignment, a range of its own."""
-ALIGNMENT_TEST_DRAWS = 7 * 2**17
-"""First draw of the test system's xi in Table 5's gradient alignment."""
-
-
 def fresh_seed(base_seed: int, draw: int) -> int:
     """Base seed of the ``draw``-th fresh randomness configuration under ``free`` randomness.
 
@@ -76,7 +70,7 @@ def fresh_seed(base_seed: int, draw: int) -> int:
     """
     if not 0 <= base_seed < FRESH_BASE:
         raise ValueError(f"base seed must be in [0, 2^31), got {base_seed}")
-    return FRESH_BASE + (base_seed * 2**20 + draw) % FRESH_BASE
+    return FRESH_BASE + (base_seed * DRAWS_PER_SEED + draw) % FRESH_BASE
 
 
 def shard_start_seed(sampler: str, t_star: int, attack: str, randomness: str, base_seed: int) -> int:

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from diffrob.streams import ALIGNMENT_DRAWS, ALIGNMENT_TEST_DRAWS, ATTACK_DRAWS, DRAWS_PER_SEED, TEST_DRAWS
+
 DIGITS_IMAGES = 1797  # scikit-learn's UCI digits
 CIFAR10_TEST_IMAGES = 10000
 IMAGENET_LIST_IMAGES = 5000  # RobustBench's ImageNet evaluation list
@@ -155,6 +157,24 @@ def check_jacobian_patch(config: Mapping[str, Any]) -> None:
         )
 
 
+def check_draw_ranges(config: Mapping[str, Any]) -> None:
+    """Every use of a base seed's fresh draws stays in its own range (:mod:`diffrob.streams`): an attack
+    shard's calls below the fresh test's first draw, the gradient alignment's below the next range."""
+    attack, n_eval = config["attack"], int(config["data"]["n_eval"])
+    batches = math.ceil(n_eval / int(attack["batch_size"]))
+    k = int(attack["eot_samples"])
+    attack_draws = batches * (int(attack["steps"]) * k + k + 1)
+    keys = f"data.n_eval = {n_eval}, attack.batch_size = {attack['batch_size']}, attack.steps = {attack['steps']}"
+    keys += f", attack.eot_samples = {k}"
+    if attack_draws >= TEST_DRAWS - ATTACK_DRAWS:
+        raise ConfigError(
+            f"{keys}: an attack shard would take {attack_draws} fresh draws of its seed, more than the "
+            f"{TEST_DRAWS - ATTACK_DRAWS} before the fresh test's; use larger batches or fewer steps"
+        )
+    if batches * k >= ALIGNMENT_TEST_DRAWS - ALIGNMENT_DRAWS or batches >= DRAWS_PER_SEED - ALIGNMENT_TEST_DRAWS:
+        raise ConfigError(f"{keys}: the gradient alignment would take {batches * k} draws, more than its range")
+
+
 RULES: tuple[Callable[[Mapping[str, Any]], None], ...] = (
     check_sources,
     check_depths,
@@ -162,6 +182,7 @@ RULES: tuple[Callable[[Mapping[str, Any]], None], ...] = (
     check_attacks,
     check_image_counts,
     check_jacobian_patch,
+    check_draw_ranges,
 )
 
 
