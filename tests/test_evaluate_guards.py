@@ -5,7 +5,7 @@ import torch
 
 from diffrob.data import ImageSet
 from diffrob.evaluate import AttackShard, measure_shard, save_shard
-from diffrob.experiments import compression
+from diffrob.experiments import compression, load_purifier
 from diffrob.models import save_diffusion
 
 CHAIN = {"sampler": "ddpm", "t_star": 4, "reverse_steps": 2, "keying": "sample", "chunks": {"chain": 8}}
@@ -28,22 +28,22 @@ def test_a_shard_is_never_transferred_to_its_own_seed(tmp_path, images):
 def test_compression_matches_shards_to_images_by_sample_index_and_refuses_foreign_ones(
     tmp_path, unet, scheduler, images
 ):
-    ddpm = tmp_path / "ddpm"
-    save_diffusion(unet, scheduler, ddpm)
+    save_diffusion(unet, scheduler, tmp_path / "ddpm")
     eval_set = ImageSet(images, torch.zeros(len(images), dtype=torch.int64), torch.arange(len(images)))
-    uniform_only = compression(ddpm, eval_set, CHAIN, [0, 1], [], 0.1)
+    purifier = load_purifier(tmp_path / "ddpm", CHAIN, eval_set.indices.tolist())
+    uniform_only = compression(purifier, eval_set, [0, 1], [], 0.1)
     assert [r["column"] for r in uniform_only["rows"]] == ["uniform"]
     assert uniform_only["rows"][0]["n"] == len(images)
     matching = tmp_path / "matching.safetensors"
     save_shard(_shard(images, torch.arange(len(images))), matching)
-    split = compression(ddpm, eval_set, CHAIN, [0], [matching], 0.1)
+    split = compression(purifier, eval_set, [0], [matching], 0.1)
     assert {r["column"] for r in split["rows"]} == {"uniform", "pgd_robust", "pgd_nonrobust"}
     in_order = _shard(images, torch.arange(len(images)))
     reordered = tmp_path / "reordered.safetensors"  # the same samples, rows in another order
     flipped = [t.flip(0) for t in (in_order.adversarial, in_order.labels, in_order.indices, in_order.correct)]
     save_shard(AttackShard(*flipped, in_order.info), reordered)
-    assert compression(ddpm, eval_set, CHAIN, [0], [reordered], 0.1) == split
+    assert compression(purifier, eval_set, [0], [reordered], 0.1) == split
     foreign = tmp_path / "foreign.safetensors"
     save_shard(_shard(images, torch.arange(len(images)) + 100), foreign)
     with pytest.raises(ValueError, match=r"foreign\.safetensors: its samples are not the evaluation set's: missing"):
-        compression(ddpm, eval_set, CHAIN, [0], [foreign], 0.1)
+        compression(purifier, eval_set, [0], [foreign], 0.1)
