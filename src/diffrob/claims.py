@@ -228,8 +228,7 @@ class Claim:
     def check(self, results: pd.DataFrame | Results) -> Verdict:
         """True when every condition holds, False when one fails, None when none could be evaluated."""
         r = results if isinstance(results, Results) else Results(results)
-        verdicts = [c.holds(r) for c in self.conditions]
-        return False if False in verdicts else _all(verdicts)
+        return _all([c.holds(r) for c in self.conditions])
 
 
 ATTACK_NAMES = {"pgd": "PGD", "bpda": "BPDA"}

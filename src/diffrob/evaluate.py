@@ -187,7 +187,8 @@ def classifier_metrics(classifier: nn.Module, eval_set: ImageSet, attack: Mappin
     }
 
 
-def _load_parts(ddpm_dir: str | Path, classifier_path: str | Path) -> tuple[nn.Module, Any, nn.Module]:
+def load_models(ddpm_dir: str | Path, classifier_path: str | Path) -> tuple[nn.Module, Any, nn.Module]:
+    """The diffusion UNet (on the device), its scheduler and the classifier (on the device) of a job."""
     unet, scheduler = load_diffusion(ddpm_dir)
     return unet.to(device()), scheduler, load_classifier(classifier_path).to(device())
 
@@ -203,7 +204,7 @@ def purified_clean_metrics(
     """Clean accuracy (%) after purification under xi_s (fixed) and under a fresh xi (free), for one seed;
     with a ``store``, resumable (:func:`purified_clean_correct`)."""
     spec = PurifierSpec.from_mapping(chain)
-    unet, scheduler, classifier = _load_parts(ddpm_dir, classifier_path)
+    unet, scheduler, classifier = load_models(ddpm_dir, classifier_path)
     indices = eval_set.indices.tolist()
     fixed = purified_classifier(unet, scheduler, classifier, spec, indices, seed, "fixed")
     free = purified_classifier(unet, scheduler, classifier, spec, indices, seed, "free")
@@ -232,7 +233,7 @@ def run_attack_shard(
     """One shard: ``attack_name`` (pgd, pgd_eot, bpda, bpda_eot) under ``randomness`` with base seed ``seed``;
     with a ``store``, resumable batch by batch (:mod:`diffrob.resume`)."""
     spec = PurifierSpec.from_mapping(chain)
-    unet, scheduler, classifier = _load_parts(ddpm_dir, classifier_path)
+    unet, scheduler, classifier = load_models(ddpm_dir, classifier_path)
     speed = SpeedOptions.from_mapping(attack.get("speed"))
     indices = eval_set.indices.tolist()
     gradient = attack_gradient(attack_name)
@@ -290,7 +291,7 @@ def measure_shard(
     seed = int(shard.info["seed"])
     if partner is not None and int(partner) == seed:
         raise ValueError(f"{shard_path}: transfer seed s' = {partner} equals the shard's own seed")
-    unet, scheduler, classifier = _load_parts(ddpm_dir, classifier_path)
+    unet, scheduler, classifier = load_models(ddpm_dir, classifier_path)
     indices = shard.indices.tolist()
     fixed_other = (
         None

@@ -28,7 +28,7 @@ from diffrob.attack import (
     purified_classifier,
 )
 from diffrob.data import ImageSet
-from diffrob.evaluate import AttackShard, accuracy_percent, load_evaluation_shard
+from diffrob.evaluate import AttackShard, accuracy_percent, load_evaluation_shard, load_models
 from diffrob.features import FeatureFunction, features_in_chunks
 from diffrob.labels import ATTACK_LABELS, SAMPLER_LABELS
 from diffrob.measure import (
@@ -359,14 +359,13 @@ def gradient_alignment(
     correlation between the EOT gradient -- of the cross-entropy of the logits averaged over K fresh draws
     of xi (eq. 9), as the attack computes it -- and the gradient of g(f_{xi_test}(x)) under one further
     fresh xi, the system the test then faces (the paper's "optimal attack"). Both use the shard's gradient
-    (full or BPDA). The draws come from their own range (:data:`diffrob.noise.ALIGNMENT_DRAWS`); with a
+    (full or BPDA). The draws come from their own range (:data:`diffrob.streams.ALIGNMENT_DRAWS`); with a
     ``store``, each batch is saved as it finishes, with the draw counters, and reused after a kill.
     """
     shard = load_evaluation_shard(shard_path, eval_set)
     name, seed = str(shard.info["attack"]), int(shard.info["seed"])
     settings = AttackSettings.from_mapping(attack, name)
-    unet, scheduler = load_diffusion(ddpm_dir)
-    unet, classifier = unet.to(device()), load_classifier(classifier_path).to(device())
+    unet, scheduler, classifier = load_models(ddpm_dir, classifier_path)
     spec, indices, gradient = PurifierSpec.from_mapping(chain), eval_set.indices.tolist(), attack_gradient(name)
     speed = SpeedOptions.from_mapping(attack.get("speed"))  # the gradient as the attack computed it
     models = [
