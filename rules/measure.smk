@@ -158,10 +158,7 @@ rule correlations:
     output:
         "data/measurements/{sampler}-t{t}/correlations.json",
     params:
-        pairs=[
-            (p.label, shard_file("adversarial", p.first), shard_file("adversarial", p.second))
-            for p in DESIGN.correlation_pairs()
-        ],
+        pairs=[(shard_file("adversarial", p.first), shard_file("adversarial", p.second)) for p in DESIGN.correlation_pairs()],
     log:
         "logs/correlations/{sampler}-t{t}.log",
     benchmark:
@@ -181,7 +178,6 @@ rule gradient_alignment:
     params:
         chain=chain_params,
         attack=config["attack"],
-        label=DESIGN.table5_rows()[1],
         partial="data/partial/gradient_alignment/{sampler}-t{t}",  # finished batches, kept until the output is written
     threads: 2
     resources:

@@ -8,7 +8,7 @@ from diffrob.runtime import configure
 
 configure(snakemake.threads, snakemake.log[0])
 i, p = snakemake.input, snakemake.params
-store = BatchStore(p.partial, job_identity({"chain": p.chain, "attack": p.attack, "label": p.label}, i))
-result = gradient_alignment(i.ddpm, i.classifier, load_image_set(i.eval), p.chain, i.shard, p.attack, p.label, store)
+store = BatchStore(p.partial, job_identity({"chain": p.chain, "attack": p.attack}, i))
+result = gradient_alignment(i.ddpm, i.classifier, load_image_set(i.eval), p.chain, i.shard, p.attack, store)
 write_json(result, snakemake.output[0])
 store.finish()

@@ -32,12 +32,12 @@ def test_compression_matches_shards_to_images_by_sample_index_and_refuses_foreig
     eval_set = ImageSet(images, torch.zeros(len(images), dtype=torch.int64), torch.arange(len(images)))
     purifier = load_purifier(tmp_path / "ddpm", CHAIN, eval_set.indices.tolist())
     uniform_only = compression(purifier, eval_set, [0, 1], [], 0.1)
-    assert [r["column"] for r in uniform_only["rows"]] == ["uniform"]
-    assert uniform_only["rows"][0]["n"] == len(images)
+    assert [r["input"] for r in uniform_only["records"]] == ["uniform"]
+    assert uniform_only["records"][0]["n"] == len(images)
     matching = tmp_path / "matching.safetensors"
     save_shard(_shard(images, torch.arange(len(images))), matching)
     split = compression(purifier, eval_set, [0], [matching], 0.1)
-    assert {r["column"] for r in split["rows"]} == {"uniform", "pgd_robust", "pgd_nonrobust"}
+    assert {r["input"] for r in split["records"]} == {"uniform", "pgd_robust", "pgd_nonrobust"}
     in_order = _shard(images, torch.arange(len(images)))
     reordered = tmp_path / "reordered.safetensors"  # the same samples, rows in another order
     flipped = [t.flip(0) for t in (in_order.adversarial, in_order.labels, in_order.indices, in_order.correct)]

@@ -54,7 +54,11 @@ def _shard(tmp_path, images: torch.Tensor, seed: int, correct: list[bool]) -> st
 
 
 def _value(result: dict, artifact: str, row: str, column: str) -> dict:
-    (hit,) = [r for r in result["rows"] if (r["artifact"], r["row"], r["column"]) == (artifact, row, column)]
+    """The results.csv row of ``result``'s records named (artifact, row, column), through the one naming place."""
+    from diffrob.results import paper_rows
+
+    rows = [r for record in result["records"] for r in paper_rows(record, "digits", main_t=4)]
+    (hit,) = [r for r in rows if (r["artifact"], r["row"], r["column"]) == (artifact, row, column)]
     return hit
 
 
@@ -98,7 +102,7 @@ def test_the_identity_purifier_changes_no_distance(tmp_path):
         for name in ("PGD (Full)", "Uniform 0.1"):
             init = _value(along, artifact, f"DDPM {name}", f"{norm}_init")["value"]
             assert _value(along, artifact, f"DDPM {name}", f"{norm}_end")["value"] == pytest.approx(init, rel=1e-6)
-    assert len(along["x"]) == len(along["series"]["Uniform 0.1"]["l2"]["mean"]) == 7
+    assert len(along["x"]) == len(along["series"]["uniform 0.1"]["l2"]["mean"]) == 7
 
 
 def test_an_expanding_purifier_pushes_inputs_away():

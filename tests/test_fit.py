@@ -37,11 +37,13 @@ def test_fit_starts_inside_its_bounds_when_accuracy_is_100_percent():
 def _write_point_files(folder, points):
     """Compression and shard-metric files of the shape the workflow writes, one pair per (sampler, t*, rate, acc)."""
     from diffrob.io import write_json
+    from diffrob.records import record
 
     compression, metrics = [], []
     for sampler, t, rate, accuracy in points:
         c, m = folder / f"c-{sampler}-{t}.json", folder / f"m-{sampler}-{t}.json"
-        write_json({"sampler": sampler, "t_star": t, "rows": [{"column": "uniform", "value": rate}]}, c)
+        uniform = record("compression_rate", [rate], sampler=sampler, t_star=t, input="uniform")
+        write_json({"sampler": sampler, "t_star": t, "records": [uniform]}, c)
         write_json({"sampler": sampler, "t_star": t, "randomness": "fixed", "attack": "pgd", "acc_own": accuracy}, m)
         compression.append(str(c))
         metrics.append(str(m))

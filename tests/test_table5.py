@@ -10,6 +10,7 @@ from diffrob.design import Design
 from diffrob.evaluate import run_attack_shard
 from diffrob.measure import perturbation_correlation
 from diffrob.noise import shard_start_seed
+from diffrob.results import paper_rows
 from tests.helpers import ROOT
 from tests.test_resume import CHAIN, INDICES, LABELS, _files, _store
 
@@ -60,10 +61,11 @@ def test_the_eot_gradient_matches_the_test_systems_as_the_chain_noise_vanishes(
     values = {}
     for t_star in (1, 400):
         chain = {**CHAIN, "t_star": t_star, "reverse_steps": 1}
-        label = "PGD-EOT vs PGD(fix)"
-        result = gradient_alignment(files["ddpm"], files["classifier"], eval_set, chain, eot, attack, label)
-        (row,) = result["rows"]
-        assert row["artifact"] == "table5" and row["row"] == "PGD-EOT vs PGD(fix)" and row["n"] == 7
+        result = gradient_alignment(files["ddpm"], files["classifier"], eval_set, chain, eot, attack)
+        (record,) = result["records"]
+        assert record["quantity"] == "gradient_correlation" and record["attack"] == "pgd_eot" and record["n"] == 7
+        (row,) = paper_rows(record, "digits", main_t=t_star)
+        assert (row["artifact"], row["row"]) == ("table5", "PGD-EOT vs PGD(fix)")
         values[t_star] = row["value"]
     assert values[1] > 0.95 > values[400]
 
@@ -75,7 +77,7 @@ def test_a_resumed_gradient_alignment_equals_an_uninterrupted_one(tmp_path, unet
     eval_set, eot = ImageSet(images, LABELS, INDICES), _eot_shard(tmp_path, images)
     attack = {**START_ONLY, "batch_size": 3}
     align = lambda store: gradient_alignment(  # noqa: E731
-        files["ddpm"], files["classifier"], eval_set, CHAIN, eot, attack, "x", store
+        files["ddpm"], files["classifier"], eval_set, CHAIN, eot, attack, store
     )
     whole, store = align(None), _store(tmp_path)
     assert align(store) == whole and store.saved == [0, 1, 2]

@@ -15,7 +15,7 @@ from itertools import combinations
 from typing import Any
 
 from diffrob.fit import MIN_POINTS
-from diffrob.labels import ATTACK_TITLES, SAMPLER_LABELS
+from diffrob.labels import ATTACK_TITLES, SAMPLER_LABELS, table5_rows
 
 
 @dataclass(frozen=True, order=True)
@@ -41,9 +41,8 @@ class ShardKey:
 
 @dataclass(frozen=True)
 class Pair:
-    """Two shards whose perturbations Table 5 correlates, under the paper's row name."""
+    """Two shards whose perturbations Table 5 correlates."""
 
-    label: str
     first: ShardKey
     second: ShardKey
 
@@ -206,7 +205,7 @@ class Design:
     def correlation_pairs(self) -> tuple[Pair, ...]:
         """Table 5's first row: pairs of fixed-randomness shards of two seeds at the main point (perturbations)."""
         fixed = {k.seed: k for k in self.fixed_shards(self.main)}
-        return tuple(Pair(self.table5_rows()[0], fixed[a], fixed[b]) for a, b in combinations(fixed, 2))
+        return tuple(Pair(fixed[a], fixed[b]) for a, b in combinations(fixed, 2))
 
     def alignment_shard(self) -> ShardKey | None:
         """Table 5's second row: the EOT shard at the main point whose adversarial images the EOT gradient and
@@ -216,8 +215,7 @@ class Design:
 
     def table5_rows(self) -> tuple[str, str]:
         """Table 5's row labels: perturbations under two fixed xi; EOT gradient vs the fixed test system's."""
-        name = ATTACK_TITLES[self.main_attack]
-        return f"{name}(fix) vs {name}(fix)", f"{ATTACK_TITLES[self.eot_attack]} vs {name}(fix)"
+        return table5_rows(self.main_attack)
 
     # -- what is not produced, and why -----------------------------------------------------------
 

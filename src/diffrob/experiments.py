@@ -3,8 +3,8 @@
 The measurements of the purifier take the purification pipeline itself (:func:`load_purifier` builds the
 workflow's from a model folder and a chain mapping; tests pass simpler purifiers with the same calls), an
 :class:`ImageSet` and plain settings, and know nothing of the workflow. Results carry ``rows`` in the
-long format of ``paper/results.csv`` (``artifact, row, column, value, sd, n``) plus raw series for the
-figures."""
+typed ``records`` (:mod:`diffrob.records`: a quantity, its tidy key, mean, sd and n; the paper's names are
+given in :mod:`diffrob.results`) plus raw series for the figures."""
 
 from __future__ import annotations
 
@@ -30,7 +30,6 @@ from diffrob.attack import (
 from diffrob.data import ImageSet
 from diffrob.evaluate import AttackShard, accuracy_percent, load_evaluation_shard, load_models
 from diffrob.features import FeatureFunction, features_in_chunks
-from diffrob.labels import ATTACK_LABELS, SAMPLER_LABELS
 from diffrob.measure import (
     CENTROIDS,
     central_patch,
@@ -51,18 +50,16 @@ from diffrob.measure import (
 from diffrob.models import load_classifier, load_diffusion
 from diffrob.noise import uniform
 from diffrob.pipeline import DiffusionPurifier, PurifierSpec, build_purifier
-from diffrob.results import result_row
+from diffrob.records import record
 from diffrob.resume import BatchStore, resumable
 from diffrob.runtime import device
 from diffrob.streams import ALIGNMENT_DRAWS, ALIGNMENT_TEST_DRAWS
 
 
-def row(artifact: str, row_name: str, column: str, values: Sequence[float] | torch.Tensor) -> dict[str, Any]:
-    """A results row without its data set (added when results are collected); see :func:`result_row`."""
+def as_record(quantity: str, values: Sequence[float] | torch.Tensor, **key: Any) -> dict[str, Any]:
+    """A typed record (:func:`diffrob.records.record`) of ``values`` (a tensor is flattened)."""
     flat_values = values.detach().cpu().flatten().tolist() if isinstance(values, torch.Tensor) else list(values)
-    entry = result_row(artifact, "", row_name, column, [float(v) for v in np.ravel(flat_values)])
-    del entry["dataset"]
-    return entry
+    return record(quantity, [float(v) for v in np.ravel(flat_values)], **key)
 
 
 def load_purifier(ddpm_dir: str | Path, chain: Mapping[str, Any], indices: Sequence[int]) -> DiffusionPurifier:
@@ -87,6 +84,11 @@ def trajectory_along(
     return {norm: torch.cat([p[norm] for p in parts], dim=1) for norm in ("l2", "linf")}
 
 
+def uniform_input(epsilon: float) -> str:
+    """The name of the uniform-noise input of radius ``epsilon`` in a trajectories result's series."""
+    return f"uniform {float(epsilon):g}"
+
+
 def uniform_perturbation(images: torch.Tensor, epsilon: float, seed: int) -> torch.Tensor:
     """x0 + eta with eta uniform in the l_inf ball of radius ``epsilon`` (not clipped, as Table S3)."""
     return images + uniform(images.shape, -epsilon, epsilon, seed)
@@ -106,26 +108,26 @@ def trajectories(
     ``uniform_epsilons`` is added. Returns per-state mean and sd over images, and init/max/end rows.
     With a ``store``, each input's distances are saved as they finish and reused after a kill.
     """
-    inputs = {ATTACK_LABELS[name]: load_evaluation_shard(path, eval_set).adversarial for name, path in shards.items()}
+    inputs = {name: (None, load_evaluation_shard(path, eval_set).adversarial) for name, path in shards.items()}
     for k, eps in enumerate(uniform_epsilons):
-        inputs[f"Uniform {eps:g}"] = uniform_perturbation(eval_set.images, eps, seed=7919 + k)
+        inputs[uniform_input(eps)] = (float(eps), uniform_perturbation(eval_set.images, eps, seed=7919 + k))
     c = purifier.chain
     xs = process_time(len(c.forward_timesteps), c.t_star, c.reverse_timesteps)
-    label = SAMPLER_LABELS[c.sampler]
-    series, rows = {}, []
+    series, records = {}, []
     positions = range(len(eval_set))
-    for number, (name, images) in enumerate(tqdm(inputs.items(), desc="trajectories")):
+    peak = len(c.forward_timesteps) if c.forward_timesteps else 0
+    for number, (name, (epsilon, images)) in enumerate(tqdm(inputs.items(), desc="trajectories")):
         along = partial(trajectory_along, purifier, images, positions, seed, eval_set.images)
         d = resumable(store, number, eval_set.indices, along)
         series[name] = {
             norm: {"mean": d[norm].mean(1).tolist(), "sd": d[norm].std(1).tolist()} for norm in ("l2", "linf")
         }
-        peak = len(c.forward_timesteps) if c.forward_timesteps else 0
+        source = "uniform" if epsilon is not None else name
         for norm in ("l2", "linf"):
-            rows.append(row("tableS3" if norm == "l2" else "tableS4", f"{label} {name}", f"{norm}_init", d[norm][0]))
-            rows.append(row("tableS3" if norm == "l2" else "tableS4", f"{label} {name}", f"{norm}_max", d[norm][peak]))
-            rows.append(row("tableS3" if norm == "l2" else "tableS4", f"{label} {name}", f"{norm}_end", d[norm][-1]))
-    return {"sampler": c.sampler, "t_star": c.t_star, "x": xs, "series": series, "rows": rows}
+            for stage, state in (("init", 0), ("max", peak), ("end", -1)):
+                key = {"sampler": c.sampler, "t_star": c.t_star, "input": source, "epsilon": epsilon}
+                records.append(as_record("distance_along_chain", d[norm][state], **key, norm=norm, stage=stage))
+    return {"sampler": c.sampler, "t_star": c.t_star, "x": xs, "series": series, "records": records}
 
 
 def table1(
@@ -171,8 +173,15 @@ def table1(
         values = resumable(store, number, eval_set.indices, partial(distances, shard))["values"]
         for column, value in zip(columns, values.tolist(), strict=True):
             per_seed[column].append(value)
-    label = SAMPLER_LABELS[purifier.chain.sampler]
-    return {"rows": [row("table1", label, column, values) for column, values in per_seed.items()]}
+    sampler = purifier.chain.sampler
+    return {
+        "records": [
+            as_record("distance_to_clean", values, sampler=sampler, metric=metric, stage=stage)
+            for (metric, stage), values in zip(
+                [column.split("_") for column in columns], per_seed.values(), strict=True
+            )
+        ]
+    }
 
 
 def randomness_of_image(
@@ -226,16 +235,11 @@ def randomness(
             pooled.setdefault(name, []).extend(distances.tolist())
         for name, value in measured.items():
             parts.setdefault(name, []).append(float(value))
-    rows = [
-        row("tableS5", "variance", f"{k}_var_e-3", np.array(parts[k]) * 1e3) for k in ("total", "input", "internal")
-    ]
-    rows.append(row("tableS5", "variance", "snr_e-3", np.array(parts["snr"]) * 1e3))
-    rows += [row("tableS6", "centroid_l2", k, parts[f"radius_{k}"]) for k in pooled]
-    rows += [
-        row("fig2", "direction_corr", "fixed_image_vary_noise", parts["corr_fixed_image"]),
-        row("fig2", "direction_corr", "fixed_noise_vary_image", parts["corr_fixed_noise"]),
-    ]
-    return {"rows": rows, "distances": pooled, "per_image": parts}
+    records = [as_record("output_variance", parts[k], part=k) for k in ("total", "input", "internal")]
+    records.append(as_record("snr", parts["snr"]))
+    records += [as_record("centroid_radius", parts[f"radius_{k}"], centroid=k) for k in pooled]
+    records += [as_record("direction_correlation", parts[f"corr_fixed_{k}"], held=k) for k in ("image", "noise")]
+    return {"records": records, "distances": pooled, "per_image": parts}
 
 
 def jacobian_spectrum(
@@ -268,16 +272,17 @@ def jacobian_spectrum(
 
         values.append(resumable(store, i, eval_set.indices[i : i + 1], spectrum)["singular_values"])
     sv = torch.cat(values)
-    label = SAMPLER_LABELS[purifier.chain.sampler]
-    rows = [
-        row("fig3a", f"jacobian {label}", "frac_sv_below_0.25", [float((sv < 0.25).double().mean())]),
-        row("fig3a", f"jacobian {label}", "frac_sv_above_1", [float((sv > 1.0).double().mean())]),
-        row("fig3a", f"jacobian {label}", "median_sv", [float(sv.median())]),
+    sampler = purifier.chain.sampler
+    share = partial(as_record, "singular_value_share", sampler=sampler)
+    records = [
+        share([float((sv < 0.25).double().mean())], relation="below", threshold=0.25),
+        share([float((sv > 1.0).double().mean())], relation="above", threshold=1.0),
+        as_record("median_singular_value", [float(sv.median())], sampler=sampler),
     ]
     size = "the whole image" if patch is None else f"the central {patch}x{patch} patch"
     return {
         "singular_values": sv.tolist(),
-        "rows": rows,
+        "records": records,
         "sampler": purifier.chain.sampler,
         "jacobian_of": size,
         "dimension": len(entries) if entries is not None else int(eval_set.images[0].numel()),
@@ -326,13 +331,13 @@ def compression(
         robust.append(rates[shard.correct])
         nonrobust.append(rates[~shard.correct])
     spec = purifier.chain
-    name = f"{SAMPLER_LABELS[spec.sampler]} t={spec.t_star}"
-    rows = [row("compression", name, "uniform", torch.stack(uniform_rates).mean(0))]
-    for column, parts in (("pgd_robust", robust), ("pgd_nonrobust", nonrobust)):
+    key = {"sampler": spec.sampler, "t_star": spec.t_star}
+    records = [as_record("compression_rate", torch.stack(uniform_rates).mean(0), **key, input="uniform")]
+    for source, parts in (("pgd_robust", robust), ("pgd_nonrobust", nonrobust)):
         values = torch.cat(parts) if parts else torch.empty(0)
         if values.numel():
-            rows.append(row("compression", name, column, values))
-    return {"sampler": spec.sampler, "t_star": spec.t_star, "rows": rows}
+            records.append(as_record("compression_rate", values, **key, input=source))
+    return {"sampler": spec.sampler, "t_star": spec.t_star, "records": records}
 
 
 def input_gradient(model: PurifiedClassifier, x: torch.Tensor, labels: torch.Tensor, positions: range) -> torch.Tensor:
@@ -350,7 +355,6 @@ def gradient_alignment(
     chain: Mapping[str, Any],
     shard_path: str | Path,
     attack: Mapping[str, Any],
-    label: str,
     store: BatchStore | None = None,
 ) -> dict[str, Any]:
     """Table 5, second row: how well the EOT attack's gradient points where the test system's does.
@@ -388,23 +392,31 @@ def gradient_alignment(
         done = resumable(store, number, eval_set.indices[rows.start : rows.stop], align)
         eot.calls, test.calls = (int(d) for d in done["draws"])  # the next batch draws on from here
         parts.append(done["correlation"])
-    return {"rows": [row("table5", label, "correlation", torch.cat(parts))], "eot_samples": settings.eot_samples}
+    records = [as_record("gradient_correlation", torch.cat(parts), attack=name)]
+    return {"records": records, "eot_samples": settings.eot_samples}
 
 
-def correlations(eval_set: ImageSet, pairs: Sequence[tuple[str, str | Path, str | Path]]) -> dict[str, Any]:
-    """Table 5: per-image Pearson correlation of adversarial perturbations x_adv - x0 of shard pairs.
+def correlations(eval_set: ImageSet, pairs: Sequence[tuple[str | Path, str | Path]]) -> dict[str, Any]:
+    """Table 5: per-image Pearson correlation of the adversarial perturbations x_adv - x0 of shard pairs.
 
-    ``pairs`` holds (row label, first shard, second shard), as the experiment design pairs them
-    (:meth:`diffrob.design.Design.correlation_pairs`); pairs with one label are pooled into one row.
+    ``pairs`` holds two shards of one attack and randomness under different base seeds each, as the experiment
+    design pairs them (:meth:`diffrob.design.Design.correlation_pairs`); pairs of one (attack, randomness)
+    are pooled into one record.
     """
-
-    def delta(path: str | Path) -> torch.Tensor:
-        return load_evaluation_shard(path, eval_set).adversarial - eval_set.images
-
-    pooled: dict[str, list[torch.Tensor]] = {}
-    for label, first, second in pairs:
-        pooled.setdefault(label, []).append(perturbation_correlation(delta(first), delta(second)))
-    return {"rows": [row("table5", label, "correlation", torch.cat(parts)) for label, parts in pooled.items()]}
+    pooled: dict[tuple[str, str], list[torch.Tensor]] = {}
+    for first, second in pairs:
+        shards = [load_evaluation_shard(path, eval_set) for path in (first, second)]
+        keys = {(str(s.info["attack"]), str(s.info["randomness"])) for s in shards}
+        if len(keys) != 1:
+            why = f"a Table 5 pair needs one attack and randomness, got {sorted(keys)}"
+            raise ValueError(f"{first} and {second}: {why}")
+        deltas = [s.adversarial - eval_set.images for s in shards]
+        pooled.setdefault(keys.pop(), []).append(perturbation_correlation(*deltas))
+    records = [
+        as_record("perturbation_correlation", torch.cat(parts), attack=attack, randomness=randomness)
+        for (attack, randomness), parts in pooled.items()
+    ]
+    return {"records": records}
 
 
 def base_classifier_curve(
@@ -421,5 +433,5 @@ def base_classifier_curve(
         points.append({"scale": alpha, "accuracy": accuracy_percent(correct)})
     return {
         "points": points,
-        "rows": [row("fig3c", "base classifier", f"pgd_scale_{p['scale']:g}", [p["accuracy"]]) for p in points],
+        "records": [as_record("undefended_accuracy_pct", [p["accuracy"]], scale=p["scale"]) for p in points],
     }

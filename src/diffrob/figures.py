@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from diffrob.io import atomic_path, read_json  # noqa: E402
-from diffrob.labels import ATTACK_LABELS, SAMPLER_LABELS  # noqa: E402
+from diffrob.labels import ATTACK_LABELS, SAMPLER_LABELS, input_label  # noqa: E402
 
 COLORS = {"DDPM": "tab:blue", "Reverse": "tab:orange", "DDIM": "tab:green"}
 
@@ -46,7 +46,7 @@ def trajectories(
     """
     name = ATTACK_LABELS[attack]
     figure = "Fig. 1c" if norm == "l2" else "Fig. S1"
-    measured = [data for data in (read_json(path) for path in files) if name in data["series"]]
+    measured = [data for data in (read_json(path) for path in files) if attack in data["series"]]
     if not measured:
         title = f"{figure}: distance to the clean image, {name} inputs"
         placeholder(title, why_missing or f"no {name} series", outputs)
@@ -54,7 +54,7 @@ def trajectories(
     fig, ax = plt.subplots(figsize=(6, 4))
     for data in measured:
         label = SAMPLER_LABELS[data["sampler"]]
-        s = data["series"][name][norm]
+        s = data["series"][attack][norm]
         mean, sd = np.array(s["mean"]), np.array(s["sd"])
         ax.plot(data["x"], mean, marker=".", ms=3, color=COLORS.get(label), label=label)
         ax.fill_between(data["x"], mean - sd, mean + sd, alpha=0.15, color=COLORS.get(label))
@@ -73,8 +73,8 @@ def uniform_noise(path: str | Path, outputs: Sequence[str | Path]) -> None:
     data = read_json(path)
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, series in data["series"].items():
-        style = "-" if name.startswith("Uniform") else "--"
-        ax.plot(data["x"], series["l2"]["mean"], style, label=name)
+        style = "-" if name.startswith("uniform") else "--"
+        ax.plot(data["x"], series["l2"]["mean"], style, label=input_label(name))
     ax.axvline(data["t_star"], ls="--", color="k", lw=0.8)
     ax.set_xlabel("process step")
     ax.set_ylabel("ℓ2 distance to the clean image")

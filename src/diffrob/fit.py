@@ -53,6 +53,15 @@ def fit_sigmoid(compression: Sequence[float], robustness: Sequence[float]) -> di
     }
 
 
+def uniform_compression(result: dict) -> dict:
+    """The uniform-noise compression-rate record of a compression result (:func:`diffrob.experiments.compression`)."""
+    for record in result["records"]:
+        if record["quantity"] == "compression_rate" and record["input"] == "uniform":
+            return record
+    where = f"{result.get('sampler')} t* = {result.get('t_star')}"
+    raise ValueError(f"no uniform compression rate in the compression result of {where}")
+
+
 def sigmoid_points(
     compression_results: Sequence[dict], shard_metrics: Sequence[dict], attack: str = "pgd"
 ) -> list[dict]:
@@ -60,7 +69,7 @@ def sigmoid_points(
     points = []
     for result in compression_results:
         key = (result["sampler"], int(result["t_star"]))
-        uniform = next(r for r in result["rows"] if r["column"] == "uniform")
+        uniform = uniform_compression(result)
         accuracies = [
             m["acc_own"]
             for m in shard_metrics
@@ -109,6 +118,5 @@ def budget_scales(compression_jsons: Sequence[str], extra: Sequence[float] = ())
 
     measured = []
     for path in compression_jsons:
-        rows = read_json(path)["rows"]
-        measured += [round(r["value"], 3) for r in rows if r["column"] == "uniform"]
+        measured.append(round(uniform_compression(read_json(path))["value"], 3))
     return sorted({*measured, *(float(s) for s in extra)})

@@ -5,7 +5,7 @@ names of rows and columns are made here and in :mod:`diffrob.paper`, never by th
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +13,10 @@ import pandas as pd
 
 from diffrob.claims import lookup
 from diffrob.io import read_json
-from diffrob.labels import ATTACK_LABELS, SAMPLER_LABELS
+from diffrob.labels import ATTACK_LABELS, SAMPLER_LABELS, input_label, table5_rows
+from diffrob.records import mean_sd
 
 RESULT_COLUMNS = ["artifact", "dataset", "row", "column", "value", "sd", "n"]
-
-
-def mean_sd(values: Sequence[float]) -> tuple[float, float, int]:
-    """Mean, sample standard deviation (ddof 1; NaN for one value) and count."""
-    series = pd.Series(list(values), dtype=float)
-    sd = float(series.std(ddof=1)) if len(series) > 1 else math.nan
-    return float(series.mean()), sd, int(len(series))
 
 
 def result_row(artifact: str, dataset: str, row: str, column: str, values: Sequence[float]) -> dict[str, Any]:
@@ -117,41 +111,66 @@ def accuracy_rows(
     return rows
 
 
-def compression_rows(dataset: str, main_t: int, results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Tables 6 and 7 from compression results: per-sampler rates at t*, uniform rate per swept t*."""
-    rows = []
-    for result in results:
-        label, t = SAMPLER_LABELS[result["sampler"]], int(result["t_star"])
-        by_column = {r["column"]: r for r in result["rows"]}
-        if t == main_t:
-            for column in ("pgd_robust", "pgd_nonrobust", "uniform"):
-                if column not in by_column:
-                    continue
-                r = by_column[column]
-                rows.append(
-                    {
-                        "artifact": "table6",
-                        "dataset": dataset,
-                        "row": label,
-                        "column": f"compression_{column}",
-                        "value": r["value"],
-                        "sd": r["sd"],
-                        "n": r["n"],
-                    }
-                )
-        r = by_column["uniform"]
-        rows.append(
-            {
-                "artifact": "table7",
-                "dataset": dataset,
-                "row": label,
-                "column": f"compress_t{t}",
-                "value": r["value"],
-                "sd": r["sd"],
-                "n": r["n"],
-            }
-        )
-    return rows
+Name = tuple[str, str, str]  # (artifact, row, column) in results.csv
+
+
+def _trajectory_name(r: Mapping[str, Any]) -> Name:
+    source = r["input"] if r["input"] != "uniform" else f"uniform {float(r['epsilon']):g}"
+    artifact = "tableS3" if r["norm"] == "l2" else "tableS4"
+    return artifact, f"{SAMPLER_LABELS[r['sampler']]} {input_label(source)}", f"{r['norm']}_{r['stage']}"
+
+
+def _compression_names(r: Mapping[str, Any], main_t: int) -> list[Name]:
+    label, t = SAMPLER_LABELS[r["sampler"]], int(r["t_star"])
+    names = [("compression", f"{label} t={t}", r["input"])]
+    if t == main_t:
+        names.append(("table6", label, f"compression_{r['input']}"))
+    if r["input"] == "uniform":
+        names.append(("table7", label, f"compress_t{t}"))
+    return names
+
+
+def _jacobian_row(r: Mapping[str, Any]) -> str:
+    return f"jacobian {SAMPLER_LABELS[r['sampler']]}"
+
+
+DIRECTION_COLUMNS = {"image": "fixed_image_vary_noise", "noise": "fixed_noise_vary_image"}
+
+# quantity -> (its paper names given the record and the main t*, the factor from the stored value to the named one)
+PAPER_NAMES: dict[str, tuple[Callable[[Mapping[str, Any], int], list[Name]], float]] = {
+    "distance_along_chain": (lambda r, _: [_trajectory_name(r)], 1.0),
+    "distance_to_clean": (lambda r, _: [("table1", SAMPLER_LABELS[r["sampler"]], f"{r['metric']}_{r['stage']}")], 1.0),
+    "output_variance": (lambda r, _: [("tableS5", "variance", f"{r['part']}_var_e-3")], 1e3),
+    "snr": (lambda r, _: [("tableS5", "variance", "snr_e-3")], 1e3),
+    "centroid_radius": (lambda r, _: [("tableS6", "centroid_l2", r["centroid"])], 1.0),
+    "direction_correlation": (lambda r, _: [("fig2", "direction_corr", DIRECTION_COLUMNS[r["held"]])], 1.0),
+    "singular_value_share": (
+        lambda r, _: [("fig3a", _jacobian_row(r), f"frac_sv_{r['relation']}_{r['threshold']:g}")],
+        1.0,
+    ),
+    "median_singular_value": (lambda r, _: [("fig3a", _jacobian_row(r), "median_sv")], 1.0),
+    "compression_rate": (_compression_names, 1.0),
+    "perturbation_correlation": (lambda r, _: [("table5", table5_rows(r["attack"])[0], "correlation")], 1.0),
+    "gradient_correlation": (
+        lambda r, _: [("table5", table5_rows(r["attack"].removesuffix("_eot"))[1], "correlation")],
+        1.0,
+    ),
+    "undefended_accuracy_pct": (lambda r, _: [("fig3c", "base classifier", f"pgd_scale_{r['scale']:g}")], 1.0),
+}
+
+
+def paper_rows(record: Mapping[str, Any], dataset: str, main_t: int) -> list[dict[str, Any]]:
+    """The rows of ``paper/results.csv`` a typed record (:mod:`diffrob.records`) gives: its paper names and its
+    values in the named unit (``_e-3`` columns hold the value x 1e3). The one place records get paper names."""
+    quantity = record["quantity"]
+    if quantity not in PAPER_NAMES:
+        raise ValueError(f"no paper name for quantity {quantity!r}")
+    names, factor = PAPER_NAMES[quantity]
+    value, sd = float(record["value"]) * factor, float(record["sd"]) * factor
+    return [
+        {"artifact": a, "dataset": dataset, "row": row, "column": c, "value": value, "sd": sd, "n": int(record["n"])}
+        for a, row, c in names(record, main_t)
+    ]
 
 
 def results_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -178,14 +197,8 @@ def collect_results(
     purified = [read_json(p) for p in purified_jsons]
     shards = [read_json(p) for p in shard_jsons]
     rows += accuracy_rows(dataset, main_sampler, main_t, purified, shards, main_attack)
-    measurements = [read_json(p) for p in measurement_jsons]
-    rows += compression_rows(
-        dataset,
-        main_t,
-        [m for m in measurements if "t_star" in m and m["rows"] and m["rows"][0]["artifact"] == "compression"],
-    )
-    for m in measurements:
-        rows += [{**r, "dataset": dataset} for r in m.get("rows", [])]
+    for m in (read_json(p) for p in measurement_jsons):
+        rows += [row for r in m.get("records", []) for row in paper_rows(r, dataset, main_t)]
         if m.get("fit"):
             rows += [
                 result_row("fig3b", dataset, "sigmoid", key, [m["fit"][key]])
