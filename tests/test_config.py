@@ -164,3 +164,26 @@ def test_schema_rejects_repeated_or_out_of_range_measurement_settings(edit, mess
     edit(config)
     with pytest.raises(WorkflowError, match=message):
         validate(config, SCHEMA)
+
+
+def _workflow_rules() -> set[str]:
+    import re
+
+    from tests.helpers import ROOT
+
+    text = "\n".join(p.read_text() for p in [ROOT / "Snakefile", *sorted((ROOT / "rules").glob("*.smk"))])
+    return set(re.findall(r"^\s*rule (\w+):", text, flags=re.MULTILINE))
+
+
+def _unknown_rules(profile: dict) -> set[str]:
+    named = set(profile.get("set-threads", {})) | set(profile.get("set-resources", {}))
+    return named - _workflow_rules()
+
+
+@pytest.mark.parametrize("profile", ["cpu", "slurm"])
+def test_profiles_name_only_rules_of_the_workflow(profile):
+    from tests.helpers import ROOT
+
+    settings = yaml.safe_load((ROOT / "profiles" / profile / "config.yaml").read_text())
+    assert "attack" in _workflow_rules() and not _unknown_rules(settings)
+    assert _unknown_rules({"set-threads": {"atack": 1}}) == {"atack"}  # a misspelt rule is caught

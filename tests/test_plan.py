@@ -32,6 +32,22 @@ def test_attack_evaluations_follow_the_chain_the_steps_k_and_the_chunk_recomputa
     assert work.attack_evals(Point("ddpm", 1), "pgd")[0] == 12 * (2 * 4 + 1)  # t* = 1: one reverse step
 
 
+def test_without_step_checkpointing_a_gradient_step_costs_less_and_holds_every_steps_activations():
+    from dataclasses import replace
+
+    from diffrob.plan import NetworkCost, peak_bytes
+
+    work = Workload(
+        n_eval=12, steps=2, batch=8, eot=1, chain_chunk=8, jacobian_rows=64, reverse_steps=5, trajectory_chunk=8
+    )
+    plain = replace(work, checkpoint_steps=False)
+    point = Point("ddpm", 20)
+    assert plain.attack_evals(point, "pgd")[0] == 12 * (2 * 3 * 5 + 5) < work.attack_evals(point, "pgd")[0]
+    unet, classifier = NetworkCost(1.0, 100, 1000), NetworkCost(1.0, 10, 50)
+    checkpointed, held = (peak_bytes("attack", w, unet, classifier, 4) for w in (work, plain))
+    assert held - checkpointed == 8 * 4 * 1000  # a chunk of 8 images holds 4 more steps' UNet activations
+
+
 def test_flops_of_a_linear_layer_are_counted_exactly_on_the_meta_device():
     with torch.device("meta"):
         layer = torch.nn.Linear(64, 10, bias=False)

@@ -146,6 +146,16 @@ def test_checkpointed_gradient_equals_plain_gradient(unet, schedule, images):
     assert grads[0].abs().sum() > 0
 
 
+def test_the_chunks_setting_turns_step_checkpointing_on_and_off(unet, scheduler):
+    from diffrob.pipeline import PurifierSpec, build_purifier
+
+    for flag in (True, False):
+        chain = {"sampler": "ddpm", "t_star": 20, "reverse_steps": 5, "chunks": {"checkpoint_steps": flag}}
+        assert build_purifier(unet, scheduler, PurifierSpec.from_mapping(chain), range(7)).checkpointed is flag
+    unset = PurifierSpec.from_mapping({"sampler": "ddpm", "t_star": 20, "reverse_steps": 5})
+    assert build_purifier(unet, scheduler, unset, range(7)).checkpointed  # the schema's default
+
+
 def test_trajectory_has_every_state_and_ends_at_the_purified_image(unet, schedule, images):
     chain = make_chain("ddpm", 20, 1000, 4)
     purifier = DiffusionPurifier(unet, schedule, chain, NoiseKeys(tuple(range(7))), Chunks(trajectory=3))

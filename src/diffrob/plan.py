@@ -4,16 +4,16 @@ Per rule of the workflow, from the experiment design (:mod:`diffrob.design`) and
 
 * UNet and classifier evaluations, counted per image as the code runs them. A full-gradient attack
   step costs each reverse step 4 UNet evaluations (forward, the checkpoint's recomputation, and a
-  backward of about twice a forward), plus one more forward when an attack batch times K exceeds
-  ``purification.chunks.chain`` (the chunked expectation recomputes each chunk); a BPDA step costs 1.
-  A classifier gradient costs 3 evaluations. The Jacobian takes one backward pass per row.
+  backward of about twice a forward; 3 without checkpointing), plus one more forward when an attack
+  batch times K exceeds ``purification.chunks.chain`` (the chunked expectation recomputes each chunk);
+  a BPDA step costs 1. A classifier gradient costs 3 evaluations. The Jacobian takes one backward pass per row.
 * FLOPs: the evaluations times the FLOPs of one evaluation of each network, counted by
   ``FlopCounterMode`` on one forward pass of the configuration's real architectures, built on the
   ``meta`` device (no weights, no compute).
 * Wall time: FLOPs over a rate in GFLOP/s, the one ``make bench`` measured on the device or a named one.
 * Peak memory: parameters plus, per image in a chunk, the activations a gradient step saves (counted
-  on the meta device; an upper bound, as tensors saved by several operations count once each) and the
-  chain's checkpointed states.
+  on the meta device; an upper bound, as tensors saved by several operations count once each; every
+  reverse step's without checkpointing) and the chain's checkpointed states.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from diffrob.settings import IMAGE_SIDES
 
 CHANNELS = {"digits": 1, "cifar10": 3, "imagenet": 3}
 GRADIENT_STEP_EVALS = 4  # forward + checkpoint recomputation + backward (~2 forwards) per reverse step
+PLAIN_GRADIENT_STEP_EVALS = 3  # forward + backward, without checkpointing
 CLASSIFIER_GRADIENT_EVALS = 3
 
 
@@ -140,6 +141,7 @@ class Workload:
     jacobian_rows: int
     reverse_steps: int
     trajectory_chunk: int
+    checkpoint_steps: bool = True
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Workload:
@@ -154,6 +156,7 @@ class Workload:
             int(chunks["jacobian_rows"]),
             int(config["purification"]["reverse_steps"]),
             int(chunks["trajectory"]),
+            bool(chunks.get("checkpoint_steps", True)),
         )
 
     def chain(self, point: Point) -> int:
@@ -167,7 +170,8 @@ class Workload:
         if attack.startswith("bpda"):
             per_step = n
         else:
-            per_step = GRADIENT_STEP_EVALS * n + (n if min(self.batch, self.n_eval) * k > self.chain_chunk else 0)
+            evals = GRADIENT_STEP_EVALS if self.checkpoint_steps else PLAIN_GRADIENT_STEP_EVALS
+            per_step = evals * n + (n if min(self.batch, self.n_eval) * k > self.chain_chunk else 0)
         unet = self.n_eval * (self.steps * k * per_step + n)
         classifier = self.n_eval * (self.steps * k * CLASSIFIER_GRADIENT_EVALS + 1)
         return unet, classifier
@@ -300,7 +304,9 @@ def peak_bytes(rule: str, work: Workload, unet: NetworkCost, classifier: Network
     chunk = chunk_of(rule, work)
     if rule in CLASSIFIER_RULES:  # PGD on the classifier alone, attack batches
         return classifier.parameter_bytes + chunk * (classifier.activation_bytes + image_bytes)
-    per_image = unet.activation_bytes + classifier.activation_bytes + (work.reverse_steps + 2) * image_bytes
+    steps_held = 1 if work.checkpoint_steps else work.reverse_steps  # activations of one step, or of every step
+    unet_bytes = steps_held * unet.activation_bytes
+    per_image = unet_bytes + classifier.activation_bytes + (work.reverse_steps + 2) * image_bytes
     return unet.parameter_bytes + classifier.parameter_bytes + chunk * per_image
 
 
