@@ -13,9 +13,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-# With GPUs, one GPU job per GPU (profiles/default); without, the per-shard jobs side by side (profiles/cpu).
-GPUS := $(shell nvidia-smi -L 2>/dev/null | grep -c '^GPU')
-LOCAL := $(if $(filter-out 0,$(GPUS)),--resources gpu=$(GPUS),--workflow-profile profiles/cpu)
+# With a GPU, one GPU job at a time (profiles/default); without, the per-shard jobs side by side (profiles/cpu).
+LOCAL = $(if $(shell nvidia-smi -L 2>/dev/null | grep '^GPU'),--resources gpu=1,--workflow-profile profiles/cpu)
 
 reproduce: $(STAMP)
 	$(BIN)/snakemake --cores all $(LOCAL)

@@ -5,17 +5,17 @@ import json
 from diffrob import figures
 
 
-def _trajectory_file(path, attack_label):
+def _trajectory_file(path, attack):
     series = {
         "l2": {"mean": [1.0, 2.0, 3.0], "sd": [0.1, 0.1, 0.1]},
         "linf": {"mean": [0.1, 0.3, 0.2], "sd": [0, 0, 0]},
     }
-    path.write_text(json.dumps({"sampler": "ddpm", "t_star": 1, "x": [0, 1, 2], "series": {attack_label: series}}))
+    path.write_text(json.dumps({"sampler": "ddpm", "t_star": 1, "x": [0, 1, 2], "series": {attack: series}}))
     return path
 
 
 def test_trajectory_figure_follows_the_main_attack(tmp_path, monkeypatch):
-    bpda = _trajectory_file(tmp_path / "trajectories.json", "BPDA")
+    bpda = _trajectory_file(tmp_path / "trajectories.json", "bpda")
     out = [tmp_path / "fig.png", tmp_path / "fig.pdf"]
     drawn = []
     monkeypatch.setattr(figures, "placeholder", lambda title, reason, outputs: drawn.append((title, reason)))

@@ -73,3 +73,17 @@ def test_the_measurement_layer_imports_nothing_of_the_presentation_layer(module)
 
 def test_the_import_check_sees_a_presentation_import():
     assert _imports("results") & PRESENTATION_MODULES  # results.py names rows with diffrob.labels
+
+
+def test_a_measurement_file_of_the_older_format_is_refused_not_skipped(tmp_path):
+    from diffrob.io import write_json
+    from diffrob.results import collect_results
+
+    classifier, old, new = tmp_path / "c.json", tmp_path / "old.json", tmp_path / "new.json"
+    write_json({"clean_acc": 99.0, "pgd_acc": 1.0}, classifier)
+    write_json({"rows": [{"artifact": "tableS5", "row": "variance", "column": "snr_e-3", "value": 1.0}]}, old)
+    write_json({"records": [record("snr", [0.002])]}, new)
+    frame = collect_results("digits", "ddpm", 100, classifier, [], [], [new])
+    assert frame.loc[frame["column"] == "snr_e-3", "value"].item() == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="older format"):
+        collect_results("digits", "ddpm", 100, classifier, [], [], [old])

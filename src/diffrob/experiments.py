@@ -2,8 +2,8 @@
 
 The measurements of the purifier take the purification pipeline itself (:func:`load_purifier` builds the
 workflow's from a model folder and a chain mapping; tests pass simpler purifiers with the same calls), an
-:class:`ImageSet` and plain settings, and know nothing of the workflow. Results carry ``rows`` in the
-typed ``records`` (:mod:`diffrob.records`: a quantity, its tidy key, mean, sd and n; the paper's names are
+:class:`ImageSet` and plain settings, and know nothing of the workflow. Results carry typed
+``records`` (:mod:`diffrob.records`: a quantity, its tidy key, mean, sd and n; the paper's names are
 given in :mod:`diffrob.results`) plus raw series for the figures."""
 
 from __future__ import annotations

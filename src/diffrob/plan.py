@@ -159,6 +159,11 @@ class Workload:
             bool(chunks.get("checkpoint_steps", True)),
         )
 
+    @property
+    def gradient_step_evals(self) -> int:
+        """UNet evaluations per reverse step of a gradient through the chain: 4 checkpointed, 3 not."""
+        return GRADIENT_STEP_EVALS if self.checkpoint_steps else PLAIN_GRADIENT_STEP_EVALS
+
     def chain(self, point: Point) -> int:
         """Reverse steps (UNet evaluations) of one purification at ``point``."""
         return min(self.reverse_steps, point.t_star)
@@ -170,8 +175,7 @@ class Workload:
         if attack.startswith("bpda"):
             per_step = n
         else:
-            evals = GRADIENT_STEP_EVALS if self.checkpoint_steps else PLAIN_GRADIENT_STEP_EVALS
-            per_step = evals * n + (n if min(self.batch, self.n_eval) * k > self.chain_chunk else 0)
+            per_step = self.gradient_step_evals * n + (n if min(self.batch, self.n_eval) * k > self.chain_chunk else 0)
         unet = self.n_eval * (self.steps * k * per_step + n)
         classifier = self.n_eval * (self.steps * k * CLASSIFIER_GRADIENT_EVALS + 1)
         return unet, classifier
@@ -217,7 +221,7 @@ def jobs(config: Mapping[str, Any]) -> list[Job]:
         shards = len(design.fixed_shards(point))
         if shards:
             out.append(Job("table1_distances", _point(point), shards * n * work.chain(point), (2 * shards + 1) * n))
-        jacobian = measure["jacobian_images"] * rows * GRADIENT_STEP_EVALS * work.chain(point)
+        jacobian = measure["jacobian_images"] * rows * work.gradient_step_evals * work.chain(point)
         out.append(Job("jacobian", _point(point), jacobian, 0))
     for point in design.compression_points():
         evals = (2 * len(design.compression_seeds(point)) + len(design.fixed_shards(point))) * n * work.chain(point)
@@ -225,7 +229,7 @@ def jobs(config: Mapping[str, Any]) -> list[Job]:
     alignment = design.alignment_shard()
     if alignment is not None:  # the K-draw EOT gradient and the test system's gradient at every image
         draws = (work.eot if alignment.attack.endswith("_eot") else 1) + 1
-        unet_evals = n * draws * GRADIENT_STEP_EVALS * work.chain(design.main)
+        unet_evals = n * draws * work.gradient_step_evals * work.chain(design.main)
         out.append(Job("gradient_alignment", _point(design.main), unet_evals, n * draws * CLASSIFIER_GRADIENT_EVALS))
     r = measure["randomness"]
     evals = r["n_images"] * r["n_perturbations"] * r["n_seeds"] * work.chain(design.main)

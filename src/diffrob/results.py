@@ -197,7 +197,10 @@ def collect_results(
     purified = [read_json(p) for p in purified_jsons]
     shards = [read_json(p) for p in shard_jsons]
     rows += accuracy_rows(dataset, main_sampler, main_t, purified, shards, main_attack)
-    for m in (read_json(p) for p in measurement_jsons):
+    for path in measurement_jsons:
+        m = read_json(path)
+        if "rows" in m and "records" not in m:
+            raise ValueError(f"{path}: a measurement file of an older format (rows, not records); run its job again")
         rows += [row for r in m.get("records", []) for row in paper_rows(r, dataset, main_t)]
         if m.get("fit"):
             rows += [
