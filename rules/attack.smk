@@ -1,5 +1,7 @@
 # Attacks: one shard per (sampler, t*, attack, randomness, seed). PGD differentiates through the whole
 # chain; BPDA replaces the purifier's backward pass by the identity; *_eot average K randomness draws.
+# The same job then measures the shard's accuracies under its own, a fresh and the partner seed's xi
+# (Tables 2, 4): a job of its own would spend more on starting (torch, diffusers) than on measuring.
 
 
 rule attack:
@@ -8,12 +10,15 @@ rule attack:
         classifier="data/models/classifier.safetensors",
         eval="data/inputs/eval.safetensors",
     output:
-        "data/adversarial/{sampler}-t{t}/{attack}-{randomness}-seed{seed}.safetensors",
+        shard="data/adversarial/{sampler}-t{t}/{attack}-{randomness}-seed{seed}.safetensors",
+        metrics="data/adversarial/{sampler}-t{t}/{attack}-{randomness}-seed{seed}.json",
     params:
         chain=chain_params,
         attack=config["attack"],
-        # finished batches, kept across kills and resubmissions until the shard is written
+        partner=lambda w: DESIGN.transfer_partner(shard_of(w)),
+        # finished batches, kept across kills and resubmissions until the shard and its metrics are written
         partial="data/partial/adversarial/{sampler}-t{t}/{attack}-{randomness}-seed{seed}",
+        measured="data/partial/metrics/{sampler}-t{t}/{attack}-{randomness}-seed{seed}",
     threads: 2
     resources:
         **job_resources("attack"),

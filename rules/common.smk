@@ -121,10 +121,11 @@ def chain_params(wildcards):
 
 
 def shard_file(kind, key):
-    """The file of one shard: kind 'adversarial' (safetensors) or 'metrics' (json)."""
+    """The file of one shard: kind 'adversarial' (its images, safetensors) or 'metrics' (its accuracies, json),
+    side by side in data/adversarial/ (one job writes both)."""
     ext = "safetensors" if kind == "adversarial" else "json"
     p = key.point
-    return f"data/{kind}/{p.sampler}-t{p.t_star}/{key.attack}-{key.randomness}-seed{key.seed}.{ext}"
+    return f"data/adversarial/{p.sampler}-t{p.t_star}/{key.attack}-{key.randomness}-seed{key.seed}.{ext}"
 
 
 def shard_of(wildcards):

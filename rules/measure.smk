@@ -1,28 +1,4 @@
-# Measurements: accuracy per shard, and the paper's measurements of the purifier itself.
-
-
-rule measure_shard:
-    input:
-        shard="data/adversarial/{sampler}-t{t}/{attack}-{randomness}-seed{seed}.safetensors",
-        eval="data/inputs/eval.safetensors",
-        ddpm="data/models/ddpm",
-        classifier="data/models/classifier.safetensors",
-    output:
-        "data/metrics/{sampler}-t{t}/{attack}-{randomness}-seed{seed}.json",
-    params:
-        chain=chain_params,
-        partner=lambda w: DESIGN.transfer_partner(shard_of(w)),
-        partial="data/partial/metrics/{sampler}-t{t}/{attack}-{randomness}-seed{seed}",  # finished evaluations
-    threads: 2
-    resources:
-        **job_resources("measure_shard"),
-        gpu=1,
-    log:
-        "logs/measure_shard/{sampler}-t{t}-{attack}-{randomness}-seed{seed}.log",
-    benchmark:
-        "benchmarks/measure_shard/{sampler}-t{t}-{attack}-{randomness}-seed{seed}.tsv"
-    script:
-        "../scripts/measure_shard.py"
+# Measurements: the paper's measurements of the purifier itself (each shard's accuracies come with the shard).
 
 
 def trajectory_inputs(wildcards):

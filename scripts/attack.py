@@ -1,24 +1,20 @@
-"""One attack shard: adversarial examples against the purified classifier, resumable batch by batch."""
+"""One attack shard, then its accuracies under its own, a fresh and the partner seed's randomness; each resumable
+batch by batch."""
 
 from diffrob.data import load_image_set
-from diffrob.evaluate import run_attack_shard, save_shard
+from diffrob.evaluate import measure_shard, run_attack_shard, save_shard
+from diffrob.io import write_json
 from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure
 
 configure(snakemake.threads, snakemake.log[0])
-w = snakemake.wildcards
-settings = {"chain": snakemake.params.chain, "attack": snakemake.params.attack, "wildcards": dict(w)}
-store = BatchStore(snakemake.params.partial, job_identity(settings, snakemake.input))
-shard = run_attack_shard(
-    snakemake.input.ddpm,
-    snakemake.input.classifier,
-    load_image_set(snakemake.input.eval),
-    snakemake.params.chain,
-    snakemake.params.attack,
-    w.attack,
-    w.randomness,
-    int(w.seed),
-    store,
-)
-save_shard(shard, snakemake.output[0])
+w, p, i, out = snakemake.wildcards, snakemake.params, snakemake.input, snakemake.output
+eval_set = load_image_set(i.eval)
+store = BatchStore(p.partial, job_identity({"chain": p.chain, "attack": p.attack, "wildcards": dict(w)}, i))
+shard = run_attack_shard(i.ddpm, i.classifier, eval_set, p.chain, p.attack, w.attack, w.randomness, int(w.seed), store)
+save_shard(shard, out.shard)
+measured = BatchStore(p.measured, job_identity({"chain": p.chain, "partner": p.partner}, [*i, out.shard]))
+metrics = measure_shard(out.shard, eval_set, i.ddpm, i.classifier, p.chain, p.partner, measured)
+write_json(metrics, out.metrics)
+measured.finish()
 store.finish()

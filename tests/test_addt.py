@@ -100,7 +100,8 @@ def test_fine_tunes_are_deterministic_and_differ_by_mode(unet, scheduler, classi
     addt = _finetuned(unet, scheduler, classifier, images, "addt")
     assert torch.equal(addt, _finetuned(unet, scheduler, classifier, images, "addt"))
     assert not torch.equal(addt, before)
-    others = {mode: _finetuned(unet, scheduler, classifier, images, mode) for mode in ("clean", "addt_no_rbgm", "addt_no_guidance")}
+    modes = ("clean", "addt_no_rbgm", "addt_no_guidance")
+    others = {mode: _finetuned(unet, scheduler, classifier, images, mode) for mode in modes}
     assert all(not torch.equal(addt, weights) for weights in others.values())
     assert not torch.equal(addt, _finetuned(unet, scheduler, classifier, images, "addt", seed=1))
 

@@ -16,8 +16,8 @@ from tests.helpers import FAST, ROOT, dvc_round_trip, run, scratch_repository
 
 EVERY_RULE = {
     "download_cifar10", "prepare_inputs", "download_classifier", "import_classifier", "download_diffusion",
-    "import_diffusion", "download_inception", "classifier_metrics", "purify_clean", "attack", "measure_shard",
-    "trajectories", "table1_distances", "randomness", "jacobian", "compression", "correlations", "gradient_alignment",
+    "import_diffusion", "download_inception", "classifier_metrics", "purify_clean", "attack", "trajectories",
+    "table1_distances", "randomness", "jacobian", "compression", "correlations", "gradient_alignment",
     "base_classifier", "fit_sigmoid", "results", "table2", "tables", "figure", "report", "build_info",
     "metrics_summary",
 }  # fmt: skip

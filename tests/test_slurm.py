@@ -21,7 +21,6 @@ GPU_RULES = [
     "train_ddpm",
     "attack",
     "purify_clean",
-    "measure_shard",
     "trajectories",
     "table1_distances",
     "randomness",

@@ -18,8 +18,8 @@ Per training batch, with x0 in [-1, 1], t uniform over all T steps and abar_t th
 Modes: ``addt``; ``clean`` (the control: the same fine-tune with the plain DDPM loss, eps_delta = 0);
 ``addt_no_rbgm`` (sign PGD on the pixels instead of CGPO, entering as eps + r delta with
 r = clip(sqrt(abar / (1 - abar)), 0, 10), the combined noise the target); ``addt_no_guidance`` (CGPO ascends
-the denoising error against the fresh eps instead of the classifier's loss, as ADDT's public code does). CGPO never changes the
-UNet: its gradients are taken with respect to eps_delta only.
+the denoising error against the fresh eps instead of the classifier's loss, as ADDT's public code does).
+CGPO never changes the UNet: its gradients are taken with respect to eps_delta only.
 """
 
 from __future__ import annotations

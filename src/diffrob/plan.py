@@ -207,9 +207,9 @@ def jobs(config: Mapping[str, Any]) -> list[Job]:
     out: list[Job] = []
     for key in design.shards():
         wildcards = _point(key.point, attack=key.attack, randomness=key.randomness, seed=key.seed)
-        out.append(Job("attack", wildcards, *work.attack_evals(key.point, key.attack)))
-        tests = 1 + (design.transfer_partner(key) is not None)
-        out.append(Job("measure_shard", wildcards, tests * n * work.chain(key.point), tests * n))
+        unet, classifier = work.attack_evals(key.point, key.attack)
+        tests = 1 + (design.transfer_partner(key) is not None)  # the shard's accuracies: fresh xi, partner's xi
+        out.append(Job("attack", wildcards, unet + tests * n * work.chain(key.point), classifier + tests * n))
     for point in design.clean_points():
         for seed in design.seeds_at(point):
             out.append(Job("purify_clean", _point(point, seed=seed), 2 * n * work.chain(point), 2 * n))
