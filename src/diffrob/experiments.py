@@ -50,7 +50,7 @@ from diffrob.measure import (
 from diffrob.models import load_classifier, load_diffusion
 from diffrob.noise import uniform
 from diffrob.pipeline import DiffusionPurifier, PurifierSpec, build_purifier
-from diffrob.records import record
+from diffrob.records import record, uniform_input
 from diffrob.resume import BatchStore, resumable
 from diffrob.runtime import device
 from diffrob.streams import ALIGNMENT_DRAWS, ALIGNMENT_TEST_DRAWS
@@ -82,11 +82,6 @@ def trajectory_along(
         parts.append(trajectory_distances(states, clean[start:stop]))
         start = stop
     return {norm: torch.cat([p[norm] for p in parts], dim=1) for norm in ("l2", "linf")}
-
-
-def uniform_input(epsilon: float) -> str:
-    """The name of the uniform-noise input of radius ``epsilon`` in a trajectories result's series."""
-    return f"uniform {float(epsilon):g}"
 
 
 def uniform_perturbation(images: torch.Tensor, epsilon: float, seed: int) -> torch.Tensor:
@@ -144,7 +139,7 @@ def table1(
     ``store``, each shard's values are saved as they finish and reused after a kill.
     """
     clean = eval_set.images
-    columns = [f"{metric}_{stage}" for stage in ("before", "after") for metric in ("l2", "linf", "ssim", "fid")]
+    keys = [(metric, stage) for stage in ("before", "after") for metric in ("l2", "linf", "ssim", "fid")]
 
     def features_of(images: torch.Tensor) -> torch.Tensor:
         return features_in_chunks(features, images, purifier.chunks.chain, purifier.device)
@@ -167,19 +162,17 @@ def table1(
         ]
         return {"values": torch.tensor(values, dtype=torch.float64)}
 
-    per_seed: dict[str, list[float]] = {column: [] for column in columns}
+    per_seed: dict[tuple[str, str], list[float]] = {key: [] for key in keys}
     for number, path in enumerate(tqdm(shard_paths, desc="table 1")):
         shard = load_evaluation_shard(path, eval_set)
         values = resumable(store, number, eval_set.indices, partial(distances, shard))["values"]
-        for column, value in zip(columns, values.tolist(), strict=True):
-            per_seed[column].append(value)
+        for key, value in zip(keys, values.tolist(), strict=True):
+            per_seed[key].append(value)
     sampler = purifier.chain.sampler
     return {
         "records": [
             as_record("distance_to_clean", values, sampler=sampler, metric=metric, stage=stage)
-            for (metric, stage), values in zip(
-                [column.split("_") for column in columns], per_seed.values(), strict=True
-            )
+            for (metric, stage), values in per_seed.items()
         ]
     }
 

@@ -29,6 +29,12 @@ QUANTITIES: dict[str, tuple[str, ...]] = {
 }
 
 
+def uniform_input(epsilon: float) -> str:
+    """The name of the uniform-noise input of radius ``epsilon`` (a trajectories series; a distance record's
+    input with its ``epsilon``)."""
+    return f"uniform {float(epsilon):g}"
+
+
 def mean_sd(values: Sequence[float]) -> tuple[float, float, int]:
     """Mean, sample standard deviation (ddof 1; NaN for one value) and count (NaN mean for none)."""
     numbers = [float(v) for v in values]

@@ -14,7 +14,7 @@ import pandas as pd
 from diffrob.claims import lookup
 from diffrob.io import read_json
 from diffrob.labels import ATTACK_LABELS, SAMPLER_LABELS, input_label, table5_rows
-from diffrob.records import mean_sd
+from diffrob.records import mean_sd, uniform_input
 
 RESULT_COLUMNS = ["artifact", "dataset", "row", "column", "value", "sd", "n"]
 
@@ -115,7 +115,7 @@ Name = tuple[str, str, str]  # (artifact, row, column) in results.csv
 
 
 def _trajectory_name(r: Mapping[str, Any]) -> Name:
-    source = r["input"] if r["input"] != "uniform" else f"uniform {float(r['epsilon']):g}"
+    source = r["input"] if r["input"] != "uniform" else uniform_input(r["epsilon"])
     artifact = "tableS3" if r["norm"] == "l2" else "tableS4"
     return artifact, f"{SAMPLER_LABELS[r['sampler']]} {input_label(source)}", f"{r['norm']}_{r['stage']}"
 
