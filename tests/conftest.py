@@ -1,6 +1,9 @@
 """Shared fixtures: tiny random models built the same way as the embedded default's."""
 
+import json
+import os
 import shutil
+import sys
 
 import pytest
 import torch
@@ -54,22 +57,82 @@ def images():
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
-    """The workflow run locally on .test/config.yaml in a scratch folder (shared by workflow tests)."""
+    """The workflow run locally on .test/config.yaml in a scratch folder (shared by workflow tests).
+
+    Under pytest-xdist the run is made once for all workers: the first to need it makes it in the folder the
+    workers share, under a file lock, and the others wait for it and reuse it.
+    """
+    from filelock import FileLock
+
     from tests.helpers import FAST, ROOT, run, snakemake
 
-    workdir = tmp_path_factory.mktemp("tiny-run")
-    shutil.copy(ROOT / ".test" / "config.yaml", workdir / "config.yaml")
-    result = run(snakemake(workdir, *FAST.split()), workdir)
-    assert result.returncode == 0, result.stderr[-4000:]
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    workdir, done = shared / "tiny-run", shared / "tiny-run.done"
+    with FileLock(str(shared / "tiny-run.lock")):
+        if not done.exists():
+            shutil.rmtree(workdir, ignore_errors=True)
+            workdir.mkdir()
+            shutil.copy(ROOT / ".test" / "config.yaml", workdir / "config.yaml")
+            result = run(snakemake(workdir, *FAST.split()), workdir)
+            assert result.returncode == 0, result.stderr[-4000:]
+            done.touch()
     return workdir
+
+
+# Heavy modules first, so that the two xdist workers (make test: -n 2 --dist loadgroup) start on them and the
+# unit tests fill the gaps; without xdist the order changes nothing but the order. Tests that share a module
+# fixture carry one xdist_group mark, so that the fixture runs once.
+HEAVY_FIRST = (
+    "test_rehearsal.py",
+    "test_config_fuzz.py",
+    "test_dvc.py",
+    "test_workflow.py",
+    "test_addt_workflow.py",
+    "test_slurm.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    """Run the modules that run whole workflows first (a stable sort: tests keep their order within a module)."""
+
+    def rank(item):
+        name = item.path.name
+        return HEAVY_FIRST.index(name) if name in HEAVY_FIRST else len(HEAVY_FIRST)
+
+    items.sort(key=rank)
+
+
+def _fuzz_summary() -> dict:
+    fuzz = sys.modules.get("tests.test_config_fuzz")
+    return getattr(fuzz, "SUMMARY", None) or {}
+
+
+_WORKER_SUMMARIES: list[dict] = []
+
+
+def pytest_sessionfinish(session):
+    """On an xdist worker: hand the fuzzer's counts to the controller, which prints them."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["fuzz_summary"] = json.dumps(_fuzz_summary())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """On the xdist controller: collect the fuzzer's counts a worker handed over."""
+    summary = json.loads(getattr(node, "workeroutput", {}).get("fuzz_summary", "{}"))
+    if summary:
+        _WORKER_SUMMARIES.append(summary)
 
 
 def pytest_terminal_summary(terminalreporter):
     """The configuration fuzzer's counts: generated, rejected (by which rule), planned, run end to end."""
-    import sys
-
-    fuzz = sys.modules.get("tests.test_config_fuzz")
-    summary = getattr(fuzz, "SUMMARY", None)
+    summary = dict(_fuzz_summary())
+    for part in _WORKER_SUMMARIES:  # xdist: each worker's counts; the end-to-end runs may be spread over workers
+        ran = summary.get("end_to_end", []) + part.get("end_to_end", [])
+        summary = {**summary, **part, "end_to_end": ran}
     if not summary:
         return
     terminalreporter.section("configuration fuzzer")
