@@ -15,12 +15,14 @@ include: "rules/purify.smk"
 include: "rules/attack.smk"
 include: "rules/measure.smk"
 include: "rules/fit.smk"
+include: "rules/addt.smk"
 include: "rules/paper.smk"
 
 
 localrules:
     all,
     models,
+    addt,
     attacks,
     measurements,
     results,
@@ -40,6 +42,7 @@ rule all:
         "paper/report.html",
         "paper/metrics.json",
         "paper/build.json",
+        addt_files(),
 
 
 # Coarse targets, one per DVC stage (dvc.yaml): `snakemake models`, `attacks`, `measurements`.
@@ -49,11 +52,20 @@ rule models:
         "data/inputs/eval.safetensors",
         "data/models/classifier.safetensors",
         "data/models/ddpm",
+        [addt_model_dir(m) for m in addt_models() if m != "base"],
 
 
 rule attacks:
     input:
         all_shards("adversarial"),
+        addt_shards("safetensors"),
+        addt_shards("json"),
+
+
+# ADDT's fine-tunes, attacks and compression rates (config `addt`; nothing without it): `snakemake addt`.
+rule addt:
+    input:
+        addt_files(),
 
 
 rule measurements:
@@ -63,3 +75,5 @@ rule measurements:
         all_shards("metrics"),
         all_measurements(),
         "data/measurements/sigmoid.json",
+        addt_compression_files(),
+        [ADDT_SUMMARY] if ADDT else [],

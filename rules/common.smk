@@ -107,17 +107,22 @@ def point_of(wildcards):
     return Point(wildcards.sampler, int(wildcards.t))
 
 
-def chain_params(wildcards):
-    """Purifier settings of a (sampler, t*) pair (diffrob.pipeline.PurifierSpec)."""
+def chain_of(point):
+    """Purifier settings of a (sampler, t*) point (diffrob.pipeline.PurifierSpec)."""
     p = config["purification"]
     return {
-        "sampler": wildcards.sampler,
-        "t_star": int(wildcards.t),
-        "reverse_steps": min(int(p["reverse_steps"]), int(wildcards.t)),
+        "sampler": point.sampler,
+        "t_star": point.t_star,
+        "reverse_steps": min(int(p["reverse_steps"]), point.t_star),
         "keying": p["keying"],
         "noise_batch": config["attack"]["batch_size"],
         "chunks": p["chunks"],
     }
+
+
+def chain_params(wildcards):
+    """Purifier settings of a job's (sampler, t*)."""
+    return chain_of(point_of(wildcards))
 
 
 def shard_file(kind, key):

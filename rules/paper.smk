@@ -2,9 +2,9 @@
 
 TARGETS = f"{workflow.basedir}/paper/paper_targets.csv"
 TABLES = ["table1", "table4", "table5", "table6", "table7", "tableS3", "tableS4", "tableS5", "tableS6",
-          "fig2", "fig3a", "fig3b", "fig3c", "accuracy", "setup"]
+          "fig2", "fig3a", "fig3b", "fig3c", "accuracy", "setup", "addt"]
 FIGURES = ["fig1c_l2", "figS1_linf", "figS3_uniform", "fig2_randomness", "fig3a_jacobian", "fig3b_sigmoid",
-           "fig3c_base_classifier", "figS4_timesteps"]
+           "fig3c_base_classifier", "figS4_timesteps", "addt_models"]
 
 
 rule results:
@@ -12,7 +12,7 @@ rule results:
         classifier="data/metrics/classifier.json",
         purified=purified_files(),
         shards=all_shards("metrics"),
-        measurements=all_measurements() + ["data/measurements/sigmoid.json"],
+        measurements=all_measurements() + ["data/measurements/sigmoid.json"] + ([ADDT_SUMMARY] if ADDT else []),
         sigmoid="data/measurements/sigmoid.json",
     output:
         results="paper/results.csv",

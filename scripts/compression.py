@@ -1,4 +1,5 @@
-"""Compression rates of one (sampler, t*) (eq. 10; Tables 6, 7), resumable per seed and shard."""
+"""Compression rates of one purifier (eq. 10; Tables 6, 7): a (sampler, t*), or an ADDT model; resumable per seed and
+shard."""
 
 from diffrob.data import load_image_set
 from diffrob.experiments import compression, load_purifier
@@ -9,7 +10,7 @@ from diffrob.runtime import configure
 configure(snakemake.threads, snakemake.log[0])
 i, p = snakemake.input, snakemake.params
 store = BatchStore(p.partial, job_identity({"chain": p.chain, "seeds": p.seeds, "epsilon": p.epsilon}, i))
-eval_set = load_image_set(i.eval)
+eval_set = load_image_set(i.eval).head(p.n_images)  # ADDT's evaluation: the first n_images
 purifier = load_purifier(i.ddpm, p.chain, eval_set.indices.tolist())
 result = compression(purifier, eval_set, p.seeds, i.shards, p.epsilon, store)
 write_json(result, snakemake.output[0])

@@ -66,13 +66,14 @@ def test_pgd_random_start_is_reproducible_and_leaves_global_rng_alone(classifier
     assert torch.equal(state, torch.random.get_rng_state())
 
 
-def _purifier(unet, schedule, chain_size=128, keying="sample", noise_batch=1, sampler="ddpm"):
-    chain = make_chain(sampler, 10, 1000, 2)
+def _purifier(unet, schedule, chain_size=128, keying="sample", noise_batch=1, sampler="ddpm", t_star=10):
+    chain = make_chain(sampler, t_star, 1000, 2)
     return DiffusionPurifier(unet, schedule, chain, NoiseKeys(tuple(range(7)), keying, noise_batch), Chunks(chain_size))
 
 
-def _model(unet, schedule, classifier, randomness, seed=0, chain_size=128, gradient="full"):
-    return PurifiedClassifier(_purifier(unet, schedule, chain_size), classifier, seed, randomness, gradient=gradient)
+def _model(unet, schedule, classifier, randomness, seed=0, chain_size=128, gradient="full", t_star=10):
+    purifier = _purifier(unet, schedule, chain_size, t_star=t_star)
+    return PurifiedClassifier(purifier, classifier, seed, randomness, gradient=gradient)
 
 
 def test_fixed_randomness_repeats_its_output_and_free_does_not(unet, schedule, classifier, images):
@@ -238,3 +239,72 @@ def test_attacks_and_every_measurement_see_the_same_noise_under_batch_keying(une
         _purifier(unet, schedule, keying="sample"),
     ):
         assert (other(images, range(7), 5) - attacked).abs().max() > 1e-3
+
+
+class _Sharpened(nn.Module):
+    """A classifier's logits times 50: its softmax differs between the draws of the purifier."""
+
+    def __init__(self, classifier):
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, x):
+        return 50.0 * self.classifier(x)
+
+
+def test_summed_loss_eot_ascends_the_sum_of_the_draws_cross_entropies(unet, schedule, classifier, images):
+    """ADDT's EOT (eq. 9 literally): K draws batched with log-probabilities averaged; the negative log-likelihood's
+    gradient is 1/K of the gradient of the K draws' cross-entropies summed, each draw made by its own call."""
+    labels, sharp = torch.arange(7) % 10, _Sharpened(classifier)
+
+    def gradient(eot_samples, log_probs, calls):
+        model = _model(unet, schedule, sharp, "free", t_star=400)  # draws far apart
+        model.use_batch(range(7))
+        model.eot_samples, model.log_probs = eot_samples, log_probs
+        x = images.clone().requires_grad_(True)
+        if log_probs:
+            loss = -(model(x).gather(1, labels[:, None])).sum()
+        else:
+            loss = sum(nn.functional.cross_entropy(model(x), labels, reduction="sum") for _ in range(calls))
+        loss.backward()
+        assert model.calls == 3
+        return x.grad
+
+    summed = gradient(1, False, calls=3)  # three calls, one fresh draw each
+    torch.testing.assert_close(gradient(3, True, calls=1) * 3, summed, rtol=1e-4, atol=1e-6)
+    # averaging logits instead (foolbox's EOT) follows another direction when the draws' softmaxes differ
+    averaged = gradient(3, False, calls=1) * 3
+    cosine = float(nn.functional.cosine_similarity(averaged.flatten(), summed.flatten(), dim=0))
+    assert cosine < 0.998  # 0.996 here
+
+
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_the_addt_protocol_attack_keeps_its_budget_from_a_zero_start(unet, schedule, classifier, images, norm):
+    """No random start, an absolute step, the budget's ball in its norm and [0, 1]; the attack moves the images
+    and raises the summed loss; the model is left with one draw and logits afterwards."""
+    from diffrob.attack import pgd
+
+    labels = torch.arange(7) % 10
+    budgets = {"linf": {"epsilon": 0.1, "step": 0.03}, "l2": {"epsilon": 0.5, "step": 0.2}}
+    settings = AttackSettings.protocol({"steps": 3, **budgets}, norm, eot_samples=2, batch_size=7)
+    assert (settings.random_start, settings.abs_stepsize, settings.eot_loss) == (False, budgets[norm]["step"], "sum")
+    model = _model(unet, schedule, classifier, "fixed")
+    model.use_batch(range(7))
+    x_adv = pgd(model, images, labels, settings, seed=0)
+    delta = (x_adv - images).flatten(1)
+    size = delta.abs().amax(1) if norm == "linf" else delta.norm(dim=1)
+    assert float(size.max()) <= budgets[norm]["epsilon"] + 1e-5
+    assert float(size.min()) > 0
+    assert float(x_adv.min()) >= 0 and float(x_adv.max()) <= 1
+    assert (model.eot_samples, model.log_probs) == (1, False)
+    with torch.no_grad():
+        before = nn.functional.cross_entropy(model(images), labels)
+        after = nn.functional.cross_entropy(model(x_adv), labels)
+    assert float(after) > float(before)
+
+
+def test_attack_settings_refuse_an_unknown_norm_or_eot_loss():
+    with pytest.raises(ValueError, match="unknown norm 'l1'"):
+        AttackSettings(0.1, 1, 0.1, norm="l1")
+    with pytest.raises(ValueError, match="unknown eot_loss 'mean'"):
+        AttackSettings(0.1, 1, 0.1, eot_loss="mean")

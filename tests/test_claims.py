@@ -194,3 +194,52 @@ def test_the_compression_claim_fails_for_a_purifier_that_does_nothing():
     purifier = identity[:2] + [("tableS6", "centroid_l2", "fixed_noise", 0.24, None)]
     purifier += [("tableS6", "centroid_l2", "fixed_input", 3.28, None)]
     assert claim.check(_frame(purifier)) is True
+
+
+def test_one_gain_must_exceed_another():
+    from diffrob.claims import gain_exceeds
+
+    keys = [("t", "hi", "a"), ("t", "lo", "a"), ("t", "hi", "b"), ("t", "lo", "b")]
+    values = {"smaller": (40.0, 20.0, 52.0, 45.0), "larger": (40.0, 20.0, 52.0, 20.0)}  # +20 against +7 / +32
+    r = {name: _results([(*k, v, None) for k, v in zip(keys, vs, strict=True)]) for name, vs in values.items()}
+    assert gain_exceeds(r["smaller"], *keys) is True
+    assert gain_exceeds(r["larger"], *keys) is False
+    assert gain_exceeds(_results([]), *keys) is None
+
+
+MODELS = ("DDPM", "Clean fine-tune", "ADDT")
+
+
+def _addt_frame(linf_dwbox, linf_eot, compression, residual):
+    rows = []
+    for k, model in enumerate(MODELS):
+        rows += [
+            ("addt", model, "linf_dwbox", linf_dwbox[k], None),
+            ("addt", model, "l2_dwbox", linf_dwbox[k] + 5, None),
+            ("addt", model, "linf_eot", linf_eot[k], None),
+            ("addt", model, "compression_uniform", compression[k], 0.1),  # n = 3: standard error 0.058
+            ("addt", model, "sigmoid_residual_linf_dwbox", residual[k], None),
+        ]
+    return _frame(rows)
+
+
+def test_a_lower_rate_must_beat_twice_the_standard_error_of_the_difference():
+    from diffrob.claims import below_beyond_error
+
+    a, b = ("addt", "ADDT", "compression_uniform"), ("addt", "Clean fine-tune", "compression_uniform")
+    far = _results([(*a, 0.6, 0.1), (*b, 0.9, 0.1)])  # 0.3 apart, 2 se = 0.163
+    near = _results([(*a, 0.8, 0.1), (*b, 0.9, 0.1)])  # 0.1 apart: lower, but within the noise
+    assert below_beyond_error(far, a, b) is True
+    assert below_beyond_error(near, a, b) is False
+    assert below_beyond_error(_results([(*a, 0.6, None), (*b, 0.9, None)]), a, b) is None
+
+
+def test_addt_claims_hold_on_the_papers_pattern_and_fail_on_its_reverse():
+    from diffrob.claims import addt_claims
+
+    holds = _addt_frame((17, 18, 39), (47, 48, 51), (0.9, 0.9, 0.6), (2, 1, -3))
+    fails = _addt_frame((17, 39, 18), (47, 30, 51), (0.9, 0.6, 0.9), (2, 1, 25))
+    verdicts = {c.statement[:30]: (c.check(holds), c.check(fails)) for c in addt_claims()}
+    assert len(verdicts) == 4
+    assert all(v == (True, False) for v in verdicts.values()), verdicts
+    assert all(c.check(_frame([])) is None for c in addt_claims())

@@ -187,3 +187,57 @@ def test_profiles_name_only_rules_of_the_workflow(profile):
     settings = yaml.safe_load((ROOT / "profiles" / profile / "config.yaml").read_text())
     assert "attack" in _workflow_rules() and not _unknown_rules(settings)
     assert _unknown_rules({"set-threads": {"atack": 1}}) == {"atack"}  # a misspelt rule is caught
+
+
+def _with_addt(**evaluate):
+    from tests.test_addt_workflow import OVERLAY
+
+    config = copy.deepcopy(_config(".test/config.yaml"))
+    config["addt"] = copy.deepcopy(OVERLAY)
+    config["addt"]["evaluate"].update(evaluate)
+    validate(config, SCHEMA, set_default=True)
+    return config
+
+
+def test_an_addt_section_is_valid_and_gets_the_papers_defaults():
+    config = _with_addt()
+    check_consistency(config)
+    assert config["addt"]["finetune"]["lambda_unit"] == 0.03 and config["addt"]["finetune"]["cgpo_steps"] == 5
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c["addt"]["evaluate"].update(n_images=13), r"addt\.evaluate\.n_images = 13: .*data\.n_eval = 12"),
+        (
+            lambda c: c["addt"]["evaluate"].update(batch_size=1, steps=60000, eot_samples=4),
+            r"addt\.evaluate \(n_images 8, batch_size 1, steps 60000, eot_samples 4\): .* fresh draws",
+        ),
+        (
+            lambda c: c.update(dataset="cifar10"),
+            r"addt with dataset = cifar10: fine-tuning needs training images",
+        ),
+    ],
+)
+def test_addt_settings_that_cannot_run_are_rejected_naming_the_keys(edit, message):
+    from diffrob.settings import check_addt
+
+    config = _with_addt()
+    edit(config)
+    with pytest.raises(ConfigError, match=message):
+        check_addt(config)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c["addt"].update(models=["clean", "adtt"]), "adtt"),
+        (lambda c: c["addt"]["evaluate"].update(l2={"epsilon": 0.5}), "step"),
+        (lambda c: c["addt"]["finetune"].update(lambda_max=1.5), "lambda_max"),
+    ],
+)
+def test_the_schema_rejects_bad_addt_values(edit, message):
+    config = _with_addt()
+    edit(config)
+    with pytest.raises(WorkflowError, match=message):
+        validate(config, SCHEMA)

@@ -21,7 +21,7 @@ def _items(design: Design, artifact: str) -> dict[str, str]:
     return {o.item: o.reason for o in design.omissions() if o.artifact == artifact}
 
 
-def test_the_shipped_tiny_design_pairs_seeds_cyclically_and_omits_only_sweep_transfer():
+def test_the_shipped_tiny_design_pairs_seeds_cyclically_and_omits_only_sweep_transfer_and_addt():
     design = _design()
     main = Point("ddpm", 20)
     assert design.main == main
@@ -34,6 +34,7 @@ def test_the_shipped_tiny_design_pairs_seeds_cyclically_and_omits_only_sweep_tra
     assert {(o.artifact, o.item) for o in design.omissions()} == {
         ("accuracy", "DDPM at t* = 5: transfer"),
         ("accuracy", "DDPM at t* = 10: transfer"),
+        ("addt", "every model"),  # the tiny configuration has no addt section
     }
 
 

@@ -56,11 +56,21 @@ def test_flops_of_a_linear_layer_are_counted_exactly_on_the_meta_device():
     assert cost.parameter_bytes == 64 * 10 * 4
 
 
-def test_the_bill_has_a_line_for_every_rule_that_computes_with_as_many_jobs_as_the_workflow(tmp_path):
+@pytest.mark.parametrize("with_addt", [False, True], ids=["tiny", "tiny+addt"])
+def test_the_bill_has_a_line_for_every_rule_that_computes_with_as_many_jobs_as_the_workflow(tmp_path, with_addt):
+    import yaml
+
+    from tests.test_addt_workflow import OVERLAY
+
     config = _config(".test/config.yaml")
+    if with_addt:
+        config["addt"] = OVERLAY
+    configfile = tmp_path / "config.yaml"
+    configfile.write_text(yaml.safe_dump(config))
     jobs = {rule: n for rule, (n, _, _) in rule_evaluations(config).items()}
+    assert ("finetune_ddpm" in jobs) == with_addt
     out = subprocess.run(
-        snakemake(tmp_path, "-n", "--configfile", str(ROOT / ".test/config.yaml")),
+        snakemake(tmp_path, "-n", "--configfile", str(configfile)),
         capture_output=True,
         text=True,
         check=True,

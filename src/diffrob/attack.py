@@ -3,7 +3,7 @@
 * fixed: xi_attack = xi_test = xi_s, the chain noise of base seed s for each sample.
 * free: a fresh xi at every call of the purifier (every attack step, and the test).
 
-Attacks (all l_inf PGD with foolbox ``LinfPGD``):
+Attacks (PGD with foolbox: ``LinfPGD``, or ``L2PGD`` for the l2 protocol of ADDT, :data:`NORMS`):
 
 * ``pgd``: exact gradients through the whole purification chain, each reverse step
   gradient-checkpointed so memory stays flat in t*;
@@ -12,7 +12,11 @@ Attacks (all l_inf PGD with foolbox ``LinfPGD``):
 * ``pgd_eot`` / ``bpda_eot``: the gradient of the ensemble ``E_xi g(f_xi(x))`` (Sec. 4, eq. 9):
   the logits averaged over K draws of xi (K fresh xi under free randomness), the K draws batched
   through the chain in one call (the same draws and average as foolbox's
-  ``ExpectationOverTransformationWrapper`` making K calls).
+  ``ExpectationOverTransformationWrapper`` making K calls);
+* with ``eot_loss="sum"`` (ADDT's protocol, eq. 9 taken literally) the attack ascends the *sum over draws of the
+  cross-entropies* instead: the pipeline averages log-probabilities over the K draws and the loss is their
+  negative log-likelihood, K times smaller than the sum, which neither the sign step nor the l2-normalised
+  step sees.
 
 Speed options (:class:`SpeedOptions`): bfloat16 autocast, channels_last and ``torch.compile``;
 each keeps the gradient within cosine 0.99 of the fp32 one (tested).
@@ -20,6 +24,7 @@ each keeps the gradient within cosine 0.99 of the fp32 one (tested).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -36,6 +41,8 @@ from diffrob.resume import BatchStore, resumable
 Randomness = Literal["fixed", "free"]
 RANDOMNESS: tuple[str, ...] = ("fixed", "free")
 ATTACKS: tuple[str, ...] = ("pgd", "pgd_eot", "bpda", "bpda_eot")
+NORMS: tuple[str, ...] = ("linf", "l2")
+EOT_LOSSES: tuple[str, ...] = ("logits", "sum")  # EOT over averaged logits (foolbox's wrapper) or summed losses
 
 
 def attack_gradient(attack: str) -> str:
@@ -58,7 +65,8 @@ class PurifiedClassifier(nn.Module):
     call uses xi_s; under ``free`` randomness each call draws the next fresh xi
     (:func:`diffrob.noise.fresh_seed`), counting from ``first_draw`` so that independent test streams
     of one base seed never share draws. With ``eot_samples`` K > 1 the logits are averaged over K
-    draws (eq. 9), through the pipeline's chunked expectation.
+    draws (eq. 9), through the pipeline's chunked expectation; with ``log_probs`` the output is the mean over
+    draws of the log-probabilities instead (the summed-loss EOT of :func:`pgd`).
     """
 
     def __init__(
@@ -71,6 +79,7 @@ class PurifiedClassifier(nn.Module):
         gradient: str = "full",
         eot_samples: int = 1,
         bf16: bool = False,
+        log_probs: bool = False,
     ):
         super().__init__()
         if gradient not in ("full", "bpda"):
@@ -89,6 +98,7 @@ class PurifiedClassifier(nn.Module):
         self.batch_calls = 0
         self.eot_samples = int(eot_samples)
         self.bf16 = bf16
+        self.log_probs = log_probs
 
     def use_batch(self, positions: Sequence[int]) -> None:
         """Set the evaluation-set positions of the samples of the next calls (and count the calls from 0)."""
@@ -128,7 +138,7 @@ class PurifiedClassifier(nn.Module):
         """Logits of one chunk; BPDA keeps the purified chunk of the no-gradient pass for the backward pass."""
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             if self.gradient == "full":
-                return self.classifier(self.purifier.purify(x, noise)).float(), None
+                return self._output(self.classifier(self.purifier.purify(x, noise))), None
             from diffrob.compat import import_advertorch
 
             import_advertorch()
@@ -138,7 +148,12 @@ class PurifiedClassifier(nn.Module):
                 with torch.no_grad():
                     kept = self.purifier.purify(x.detach(), noise)
             purified = kept
-            return self.classifier(BPDAWrapper(lambda _x: purified)(x)).float(), purified
+            return self._output(self.classifier(BPDAWrapper(lambda _x: purified)(x))), purified
+
+    def _output(self, logits: torch.Tensor) -> torch.Tensor:
+        """What one draw contributes to the average: its logits, or its log-probabilities (``log_probs``)."""
+        logits = logits.float()
+        return torch.log_softmax(logits, dim=1) if self.log_probs else logits
 
 
 def linf_pgd(
@@ -200,7 +215,10 @@ def linf_pgd_in_batches(
 
 @dataclass(frozen=True)
 class AttackSettings:
-    """What an attack shard runs: l_inf PGD's budget and schedule, and K for EOT attacks."""
+    """What an attack shard runs: PGD's norm, budget and schedule, K for EOT attacks and how EOT combines draws.
+
+    The step is ``abs_stepsize`` when given, else ``rel_stepsize`` times epsilon (foolbox's convention).
+    """
 
     epsilon: float
     steps: int
@@ -208,6 +226,15 @@ class AttackSettings:
     random_start: bool = True
     batch_size: int = 64
     eot_samples: int = 1
+    norm: str = "linf"
+    abs_stepsize: float | None = None
+    eot_loss: str = "logits"
+
+    def __post_init__(self) -> None:
+        if self.norm not in NORMS:
+            raise ValueError(f"unknown norm {self.norm!r}; expected one of {', '.join(NORMS)}")
+        if self.eot_loss not in EOT_LOSSES:
+            raise ValueError(f"unknown eot_loss {self.eot_loss!r}; expected one of {', '.join(EOT_LOSSES)}")
 
     @classmethod
     def from_mapping(cls, attack: Mapping[str, Any], attack_name: str = "pgd", scale: float = 1.0) -> AttackSettings:
@@ -220,6 +247,72 @@ class AttackSettings:
             int(attack["batch_size"]),
             int(attack["eot_samples"]) if uses_eot(attack_name) else 1,
         )
+
+    @classmethod
+    def protocol(cls, values: Mapping[str, Any], norm: str, eot_samples: int, batch_size: int) -> AttackSettings:
+        """ADDT's evaluation attack in ``norm`` from ``values`` (``steps``, and per norm ``epsilon`` and ``step``):
+        no random start, an absolute step, and with K > 1 the gradient of the losses summed over the K draws."""
+        budget = values[norm]
+        return cls(
+            float(budget["epsilon"]),
+            int(values["steps"]),
+            rel_stepsize=float(budget["step"]) / float(budget["epsilon"]),
+            random_start=False,
+            batch_size=batch_size,
+            eot_samples=int(eot_samples),
+            norm=norm,
+            abs_stepsize=float(budget["step"]),
+            eot_loss="sum",
+        )
+
+
+@functools.cache
+def _foolbox_pgd(norm: str, summed_loss: bool) -> type:
+    """foolbox's PGD class of ``norm``; with ``summed_loss``, a subclass whose loss is the negative log-likelihood of
+    the model's output taken as log-probabilities averaged over K draws (K times it: the summed cross-entropies)."""
+    import eagerpy as ep
+    import foolbox
+
+    base = {"linf": foolbox.attacks.LinfPGD, "l2": foolbox.attacks.L2PGD}[norm]
+    if not summed_loss:
+        return base
+
+    class SummedLossPGD(base):  # type: ignore[misc, valid-type]
+        def get_loss_fn(self, model: Any, labels: Any) -> Callable[[Any], Any]:
+            def loss_fn(inputs: Any) -> Any:
+                log_probs = model(inputs)
+                return -(log_probs * ep.onehot_like(log_probs, labels)).sum()
+
+            return loss_fn
+
+    SummedLossPGD.__name__ = f"SummedLoss{base.__name__}"
+    return SummedLossPGD
+
+
+def pgd(
+    model: PurifiedClassifier, images: torch.Tensor, labels: torch.Tensor, settings: AttackSettings, seed: int
+) -> torch.Tensor:
+    """Untargeted PGD on a purified classifier as ``settings`` say (foolbox ``LinfPGD`` or ``L2PGD``); returns x_adv in
+    the epsilon-ball and [0, 1]. The model runs K = ``settings.eot_samples`` draws per call, averaging logits, or
+    log-probabilities under the summed-loss EOT; the random start (if any) is drawn under ``seeded(seed)``."""
+    import foolbox
+
+    if settings.epsilon <= 0:
+        raise ValueError(f"epsilon must be > 0, got {settings.epsilon}")
+    fmodel = foolbox.PyTorchModel(model.eval(), bounds=(0.0, 1.0), device=images.device)
+    attack = _foolbox_pgd(settings.norm, settings.eot_loss == "sum")(
+        rel_stepsize=settings.rel_stepsize,
+        abs_stepsize=settings.abs_stepsize,
+        steps=settings.steps,
+        random_start=settings.random_start,
+    )
+    model.eot_samples, model.log_probs = settings.eot_samples, settings.eot_loss == "sum"
+    try:
+        with seeded(seed):
+            _, clipped, _ = attack(fmodel, images, labels, epsilons=settings.epsilon)
+    finally:
+        model.eot_samples, model.log_probs = 1, False
+    return clipped.detach()
 
 
 def attack_set(
@@ -275,14 +368,9 @@ def attack_set(
 def _attack_batch(
     model: PurifiedClassifier, images: torch.Tensor, labels: torch.Tensor, settings: AttackSettings, seed: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One batch of :func:`attack_set` (``model`` already set to the batch): x_adv and correct under xi_test."""
-    model.eot_samples = settings.eot_samples  # the K draws go through the chain in chunks
-    try:
-        x_adv = linf_pgd(
-            model, images, labels, settings.epsilon, settings.steps, settings.rel_stepsize, settings.random_start, seed
-        )
-    finally:
-        model.eot_samples = 1
+    """One batch of :func:`attack_set` (``model`` already set to the batch): x_adv and correct under xi_test (one
+    draw: xi_s under fixed randomness, a fresh xi under free)."""
+    x_adv = pgd(model, images, labels, settings, seed)  # the K draws go through the chain in chunks
     with torch.no_grad():
         return x_adv, model(x_adv).argmax(1) == labels
 

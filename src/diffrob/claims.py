@@ -44,6 +44,14 @@ class Results:
         """A key's seed-to-seed standard deviation (NaN where there is none)."""
         return self.get(*key)[1]
 
+    def standard_error(self, key: Key) -> float:
+        """sd / sqrt(n) of a key (NaN without an sd or a count)."""
+        frame = self.frame
+        hit = frame[(frame["artifact"] == key[0]) & (frame["row"] == key[1]) & (frame["column"] == key[2])]
+        if hit.empty or "n" not in hit or pd.isna(hit["n"].iloc[0]) or int(hit["n"].iloc[0]) < 1:
+            return math.nan
+        return self.sd(key) / math.sqrt(int(hit["n"].iloc[0]))
+
     def rows(self, artifact: str) -> list[str]:
         """The distinct row names of an artifact, in order of appearance."""
         return list(dict.fromkeys(self.frame.loc[self.frame["artifact"] == artifact, "row"]))
@@ -122,6 +130,20 @@ def gap_beyond_spread(r: Results, low: Key, high: Key, spreads: float = 2.0) -> 
     return y - x > spreads * combined_spread(r, low, high) and y > x
 
 
+def gain_exceeds(r: Results, high_a: Key, low_a: Key, high_b: Key, low_b: Key) -> Verdict:
+    """(high_a - low_a) > (high_b - low_b): one gain exceeds another."""
+    values = [r.value(k) for k in (high_a, low_a, high_b, low_b)]
+    return values[0] - values[1] > values[2] - values[3] if _known(*values) else None
+
+
+def below_beyond_error(r: Results, a: Key, b: Key, errors: float = 2.0) -> Verdict:
+    """a < b by more than ``errors`` standard errors of the difference, sqrt(se_a^2 + se_b^2) (se = sd / sqrt(n))."""
+    x, y, se = r.value(a), r.value(b), math.hypot(r.standard_error(a), r.standard_error(b))
+    if not _known(x, y, se):
+        return None
+    return y - x > errors * se
+
+
 def trend(r: Results, artifact: str, row: str, prefix: str, sign: int, upto: int = 200) -> Verdict:
     """Columns ``<prefix><t>`` of a row rise (sign +1) or fall (-1) with t <= ``upto`` (Spearman, 3+ points)."""
     series = {int(t): v for t, v in r.columns(artifact, row, prefix).items() if int(t) <= upto}
@@ -179,6 +201,8 @@ CHECKS: dict[str, Callable[..., Verdict]] = {
     "trend": trend,
     "opposite_order": opposite_order,
     "base_curve_matches": base_curve_matches,
+    "gain_exceeds": gain_exceeds,
+    "below_beyond_error": below_beyond_error,
 }
 
 
@@ -239,6 +263,7 @@ SNR_CEILING = 0.1  # "SNR << 1": at least an order of magnitude below 1 (the pap
 DIRECTION_MARGIN = 0.2  # "far more": the paper's 0.93 vs 0.22
 CORRELATION_CEILING = 0.5  # "nearly uncorrelated" / "far from": the paper's 0.08 and 0.17
 BASE_CURVE_TOLERANCE = 15.0  # points between the shrunk-budget classifier and the purifier (Fig. 3c)
+SIGMOID_TOLERANCE = 10.0  # points between ADDT's DW-box accuracy and the Fig. 3b sigmoid at its compression rate
 
 
 def C(check: str, **args: Any) -> Condition:  # noqa: N802 - reads as a table entry
@@ -518,5 +543,71 @@ def claims(
             (C("base_curve_matches", tolerance=BASE_CURVE_TOLERANCE),),
             ["fig3c_base_classifier"],
             ["fig3c"],
+        ),
+    ]
+
+
+def addt_claims() -> list[Claim]:
+    """ADDT's claims (Liu et al., ICLR 2025) and the question that joins the two papers, as data. The control is
+    the clean fine-tune with identical settings; the paper's numbers are those of its repository's figure."""
+
+    def key(model: str, column: str) -> Key:
+        return ("addt", model, column)
+
+    addt, control, base = "ADDT", "Clean fine-tune", "DDPM"
+    paper = {base, addt}
+
+    def evidence(columns: Sequence[str]) -> list[tuple[str, Key, Key | None]]:
+        models = (base, control, addt)
+        return [(f"{m} {c}", key(m, c), key(m, c) if m in paper else None) for c in columns for m in models]
+
+    return [
+        Claim(
+            "ADDT",
+            "Under the deterministic white box (DW-box: ξ fixed and known to the attacker) ADDT is more robust "
+            "than the clean fine-tune with identical settings, in ℓ∞ and in ℓ2.",
+            evidence(["linf_dwbox", "l2_dwbox"]),
+            (
+                C("above", a=key(addt, "linf_dwbox"), b=key(control, "linf_dwbox")),
+                C("above", a=key(addt, "l2_dwbox"), b=key(control, "l2_dwbox")),
+            ),
+            ["addt_models"],
+            ["addt"],
+        ),
+        Claim(
+            "ADDT",
+            "ADDT's gain over the control is larger under DW-box than under stochastic EOT (ADDT's figure: +22.4 "
+            "against +4.2 points over the pretrained DDPM, ℓ∞ 8/255).",
+            evidence(["linf_dwbox", "linf_eot"]),
+            (
+                C(
+                    "gain_exceeds",
+                    high_a=key(addt, "linf_dwbox"),
+                    low_a=key(control, "linf_dwbox"),
+                    high_b=key(addt, "linf_eot"),
+                    low_b=key(control, "linf_eot"),
+                ),
+            ),
+            ["addt_models"],
+            ["addt"],
+        ),
+        Claim(
+            "ADDT × Sec. 5",
+            "ADDT's gain shows as compression: its uniform-noise compression rate (eq. 10) is below the clean "
+            "fine-tune's, by more than twice the standard error of the difference (over images).",
+            evidence(["compression_uniform"]),
+            (C("below_beyond_error", a=key(addt, "compression_uniform"), b=key(control, "compression_uniform")),),
+            ["addt_models"],
+            ["addt"],
+        ),
+        Claim(
+            "ADDT × Fig. 3b",
+            f"ADDT lands on the robustness–compression sigmoid of the samplers × t*: its DW-box ℓ∞ accuracy is within "
+            f"{SIGMOID_TOLERANCE:g} points of the sigmoid at its uniform compression rate (the residual is shown "
+            "whichever way it goes; ADDT's attack has no random start, the sigmoid's PGD has one).",
+            [(f"{m} residual", key(m, "sigmoid_residual_linf_dwbox"), None) for m in (base, control, addt)],
+            (C("within", a=key(addt, "sigmoid_residual_linf_dwbox"), b=0.0, tolerance=SIGMOID_TOLERANCE),),
+            ["fig3b_sigmoid", "addt_models"],
+            ["addt", "fig3b"],
         ),
     ]

@@ -78,6 +78,7 @@ class Design:
     sweep_samplers: tuple[str, ...]
     sweep_t_star: tuple[int, ...]
     sweep_seeds: tuple[int, ...]
+    addt_models: tuple[str, ...] = ()  # ADDT's fine-tunes (config ``addt``); empty: no ADDT evaluation
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Design:
@@ -94,6 +95,7 @@ class Design:
             sweep_samplers=tuple(sweep["samplers"]),
             sweep_t_star=tuple(int(t) for t in sweep["t_star"]),
             sweep_seeds=_unique(sweep["seeds"]),
+            addt_models=tuple((config.get("addt") or {}).get("models", ())),
         )
 
     # -- points and seeds ------------------------------------------------------------------------
@@ -302,4 +304,10 @@ class Design:
             + self._table5_omissions()
             + self._transfer_omissions()
             + self._sweep_omissions()
+            + self._addt_omissions()
         )
+
+    def _addt_omissions(self) -> list[Omission]:
+        if self.addt_models:
+            return []
+        return [Omission("addt", "every model", "no addt section in the configuration (ADDT's evaluation is optional)")]

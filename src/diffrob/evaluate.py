@@ -219,6 +219,31 @@ def purified_clean_metrics(
     }
 
 
+def _attack_shard(
+    model: PurifiedClassifier,
+    eval_set: ImageSet,
+    settings: AttackSettings,
+    attack_seed: int,
+    where: str,
+    store: BatchStore | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x_adv, correct under the test xi) of the evaluation set on the device, a shard's name in its errors."""
+    dev = device()
+    try:
+        adversarial, correct = attack_set(
+            model,
+            eval_set.images.to(dev),
+            eval_set.labels.to(dev),
+            settings,
+            attack_seed=attack_seed,
+            store=store,
+            indices=eval_set.indices,
+        )
+    except NonFiniteError as err:
+        raise NonFiniteError(f"attack shard {where}: {err}") from None
+    return adversarial.cpu(), correct.cpu()
+
+
 def run_attack_shard(
     ddpm_dir: str | Path,
     classifier_path: str | Path,
@@ -241,20 +266,9 @@ def run_attack_shard(
         unet, scheduler, classifier, spec, indices, seed, randomness, gradient=gradient, speed=speed
     )
     settings = AttackSettings.from_mapping(attack, attack_name)
-    dev = device()
-    try:
-        adversarial, correct = attack_set(
-            model,
-            eval_set.images.to(dev),
-            eval_set.labels.to(dev),
-            settings,
-            attack_seed=shard_start_seed(spec.sampler, spec.t_star, attack_name, randomness, seed),
-            store=store,
-            indices=eval_set.indices,
-        )
-    except NonFiniteError as err:
-        shard = f"{attack_name}-{randomness}-seed{seed} ({spec.sampler}, t* = {spec.t_star})"
-        raise NonFiniteError(f"attack shard {shard}: {err}") from None
+    attack_seed = shard_start_seed(spec.sampler, spec.t_star, attack_name, randomness, seed)
+    where = f"{attack_name}-{randomness}-seed{seed} ({spec.sampler}, t* = {spec.t_star})"
+    adversarial, correct = _attack_shard(model, eval_set, settings, attack_seed, where, store)
     info = {
         "sampler": spec.sampler,
         "t_star": spec.t_star,
@@ -268,7 +282,67 @@ def run_attack_shard(
         "rel_stepsize": settings.rel_stepsize,
         "eot_samples": settings.eot_samples,
     }
-    return AttackShard(adversarial.cpu(), eval_set.labels, eval_set.indices, correct.cpu(), info)
+    return AttackShard(adversarial, eval_set.labels, eval_set.indices, correct, info)
+
+
+PROTOCOL_SETTINGS: dict[str, str] = {"eot": "free", "dwbox": "fixed"}
+"""ADDT's two evaluations and the randomness each attacks and tests under: ``eot``, the stochastic white box (a fresh
+xi at every call, K draws per step); ``dwbox``, the deterministic white box (xi_s fixed and known, one draw)."""
+
+
+def run_protocol_shard(
+    ddpm_dir: str | Path,
+    classifier_path: str | Path,
+    eval_set: ImageSet,
+    chain: Mapping[str, Any],
+    evaluation: Mapping[str, Any],
+    norm: str,
+    setting: str,
+    seed: int,
+    store: BatchStore | None = None,
+) -> tuple[AttackShard, dict[str, Any]]:
+    """ADDT's evaluation of one purifier (``ddpm_dir``) in ``norm`` under ``setting`` (:data:`PROTOCOL_SETTINGS`)
+    with base seed ``seed``: PGD with ``evaluation['steps']`` steps and the norm's ``epsilon`` and absolute ``step``,
+    no random start, under ``eot`` the losses of ``evaluation['eot_samples']`` draws summed (eq. 9 literally).
+
+    Returns the shard (its ``correct`` under one test draw: xi_s, or a fresh xi) and its metrics: robust and
+    clean accuracy (%) under the same randomness (clean under free randomness: a fresh xi of its own stream).
+    """
+    if setting not in PROTOCOL_SETTINGS:
+        raise ValueError(f"unknown evaluation setting {setting!r}; expected one of {', '.join(PROTOCOL_SETTINGS)}")
+    randomness = PROTOCOL_SETTINGS[setting]
+    eot = int(evaluation["eot_samples"]) if setting == "eot" else 1
+    settings = AttackSettings.protocol(evaluation, norm, eot, int(evaluation["batch_size"]))
+    spec = PurifierSpec.from_mapping(chain)
+    unet, scheduler, classifier = load_models(ddpm_dir, classifier_path)
+    indices = eval_set.indices.tolist()
+    model = purified_classifier(unet, scheduler, classifier, spec, indices, seed, randomness)
+    where = f"{norm}-{setting}-seed{seed} of {ddpm_dir} ({spec.sampler}, t* = {spec.t_star})"
+    adversarial, correct = _attack_shard(model, eval_set, settings, 0, where, store)
+    clean_model = purified_classifier(unet, scheduler, classifier, spec, indices, seed, randomness, TEST_DRAWS)
+    on_dev = on_device(eval_set)  # saved after the attack's batches (numbered from 0, fewer than len(eval_set))
+    clean = correct_resumably(store, len(eval_set), clean_model, on_dev.images, on_dev.labels, on_dev.indices)
+    info = {
+        "sampler": spec.sampler,
+        "t_star": spec.t_star,
+        "reverse_steps": spec.reverse_steps,
+        "norm": norm,
+        "setting": setting,
+        "randomness": randomness,
+        "seed": seed,
+        "epsilon": settings.epsilon,
+        "step": settings.abs_stepsize,
+        "steps": settings.steps,
+        "eot_samples": settings.eot_samples,
+    }
+    shard = AttackShard(adversarial, eval_set.labels, eval_set.indices, correct, info)
+    metrics = {
+        **info,
+        "acc_clean": accuracy_percent(clean),
+        "acc_robust": accuracy_percent(correct),
+        "n": len(eval_set),
+    }
+    return shard, metrics
 
 
 def measure_shard(

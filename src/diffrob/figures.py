@@ -126,8 +126,26 @@ def jacobian(files: Sequence[str | Path], outputs: Sequence[str | Path]) -> None
     save(fig, outputs)
 
 
-def sigmoid(path: str | Path, clean_accuracy: float, outputs: Sequence[str | Path]) -> None:
-    """Fig. 3b: fixed-randomness PGD accuracy against compression rate, every (sampler, t*), and the fit.
+def addt_points(results_csv: str | Path) -> list[tuple[str, float, float]]:
+    """(model, uniform compression rate, DW-box l_inf accuracy %) of each ADDT model in ``results.csv`` with both."""
+    results = pd.read_csv(results_csv)
+    addt = results[results["artifact"] == "addt"]
+    points = []
+    for model in addt["row"].unique():
+        rows = addt[addt["row"] == model].set_index("column")["value"]
+        if {"compression_uniform", "linf_dwbox"} <= set(rows.index):
+            points.append((str(model), float(rows["compression_uniform"]), float(rows["linf_dwbox"])))
+    return points
+
+
+def sigmoid(
+    path: str | Path,
+    clean_accuracy: float,
+    outputs: Sequence[str | Path],
+    models: Sequence[tuple[str, float, float]] = (),
+) -> None:
+    """Fig. 3b: fixed-randomness PGD accuracy against compression rate, every (sampler, t*), and the fit; with
+    ``models`` (:func:`addt_points`), ADDT's models at their compression rate and DW-box l_inf accuracy beside them.
 
     Without a fit (too few points, see the file's ``reason``) the points are drawn and the reason is the title.
     """
@@ -158,6 +176,10 @@ def sigmoid(path: str | Path, clean_accuracy: float, outputs: Sequence[str | Pat
     else:
         ax.set_title(fill(f"No sigmoid fit: {data.get('reason')}", 70), fontsize=8)
     ax.scatter([0], [clean_accuracy], marker="*", s=120, color="red", label="clean accuracy (classifier)")
+    for k, (model, rate, accuracy) in enumerate(models):
+        label = "ADDT's models (DW-box ℓ∞)" if k == 0 else None
+        ax.scatter(rate, accuracy, marker="D", s=30, color="black", label=label)
+        ax.annotate(model, (rate, accuracy), fontsize=6, xytext=(3, -8), textcoords="offset points")
     ax.set_xlabel("compression rate (eq. 10, uniform perturbations)")
     ax.set_ylabel("PGD accuracy, fixed randomness (%)")
     ax.legend(fontsize=8)
@@ -208,6 +230,40 @@ def timesteps(results_csv: str | Path, outputs: Sequence[str | Path], why_missin
     save(fig, outputs)
 
 
+ADDT_BARS = {
+    "clean_eot": "clean, fresh ξ",
+    "linf_eot": "ℓ∞ EOT",
+    "linf_dwbox": "ℓ∞ DW-box",
+    "l2_eot": "ℓ2 EOT",
+    "l2_dwbox": "ℓ2 DW-box",
+}
+
+
+def addt_models(results_csv: str | Path, outputs: Sequence[str | Path], why_missing: str = "") -> None:
+    """ADDT: each model's accuracy under EOT and DW-box in l_inf and l2 (bars, seed sd as error bars), and its
+    uniform compression rate."""
+    results = pd.read_csv(results_csv)
+    addt = results[results["artifact"] == "addt"]
+    if addt.empty:
+        placeholder("ADDT: robustness and compression of each model", why_missing or "no addt section", outputs)
+        return
+    models = list(addt["row"].unique())
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [3, 1]})
+    width = 0.8 / len(ADDT_BARS)
+    for k, (column, label) in enumerate(ADDT_BARS.items()):
+        rows = addt[addt["column"] == column].set_index("row").reindex(models)
+        x = np.arange(len(models)) + (k - (len(ADDT_BARS) - 1) / 2) * width
+        left.bar(x, rows["value"], width, yerr=rows["sd"].fillna(0), label=label, capsize=2)
+    left.set_xticks(np.arange(len(models)), models)
+    left.set_ylabel("accuracy (%)")
+    left.legend(fontsize=7, ncol=3)
+    rates = addt[addt["column"] == "compression_uniform"].set_index("row").reindex(models)
+    right.bar(np.arange(len(models)), rates["value"], yerr=rates["sd"].fillna(0), color="tab:gray", capsize=2)
+    right.set_xticks(np.arange(len(models)), models, rotation=20, fontsize=7)
+    right.set_ylabel("compression rate (eq. 10, uniform)")
+    save(fig, outputs)
+
+
 FIGURES: Mapping[str, str] = {
     "fig1c_l2": "distance to the clean image along purification (ℓ2)",
     "figS1_linf": "distance to the clean image along purification (ℓ∞)",
@@ -217,4 +273,5 @@ FIGURES: Mapping[str, str] = {
     "fig3b_sigmoid": "robustness against compression, with the sigmoid fit",
     "fig3c_base_classifier": "the classifier alone at shrunken budgets",
     "figS4_timesteps": "the effect of t*",
+    "addt_models": "ADDT: each model's accuracy under EOT and DW-box, and its compression rate",
 }

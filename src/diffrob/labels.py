@@ -6,6 +6,15 @@ SAMPLER_LABELS = {"ddpm": "DDPM", "reverse": "Reverse", "ddim": "DDIM"}
 ATTACK_LABELS = {"pgd": "PGD (Full)", "pgd_eot": "PGD-EOT", "bpda": "BPDA", "bpda_eot": "BPDA-EOT"}
 ATTACK_TITLES = {"pgd": "PGD", "pgd_eot": "PGD-EOT", "bpda": "BPDA", "bpda_eot": "BPDA-EOT"}
 PAPER_DATASET_NAMES = {"cifar10": "CIFAR-10", "imagenet": "ImageNet"}
+# ADDT's models (the workflow's DDPM, then its fine-tunes) and evaluations
+MODEL_LABELS = {
+    "base": "DDPM",
+    "clean": "Clean fine-tune",
+    "addt": "ADDT",
+    "addt_no_rbgm": "ADDT w/o RBGM",
+    "addt_no_guidance": "ADDT w/o guidance",
+}
+SETTING_LABELS = {"eot": "EOT", "dwbox": "DW-box"}
 
 
 def table5_rows(attack: str) -> tuple[str, str]:

@@ -237,6 +237,44 @@ def jobs(config: Mapping[str, Any]) -> list[Job]:
     pgd = n * (work.steps * CLASSIFIER_GRADIENT_EVALS + 2)
     out.append(Job("classifier_metrics", (), 0, pgd))
     out.append(Job("base_classifier", (), 0, len(measure["base_classifier_scales"]) * pgd))
+    return out + addt_jobs(config, design, work)
+
+
+# UNet and classifier evaluations per training image and step of each fine-tune: the update is a forward and a
+# backward (3); each CGPO or pixel-PGD step is a UNet forward and backward, and (guided) a classifier's.
+FINETUNE_EVALS = {
+    "clean": lambda k: (3, 0),
+    "addt": lambda k: (3 * k + 3, 3 * k),
+    "addt_no_rbgm": lambda k: (3 * k + 3, 3 * k),
+    "addt_no_guidance": lambda k: (3 * k + 3, 0),
+}
+
+
+def addt_jobs(config: Mapping[str, Any], design: Design, work: Workload) -> list[Job]:
+    """ADDT's jobs (config ``addt``): each fine-tune, each model's attacks under EOT and DW-box with their clean
+    test, and each model's compression rates."""
+    addt = config.get("addt")
+    if not addt:
+        return []
+    tune, evaluate = addt["finetune"], addt["evaluate"]
+    out = []
+    for mode in addt["models"]:
+        unet, classifier = FINETUNE_EVALS[mode](int(tune.get("cgpo_steps", 5)))
+        images = int(tune["steps"]) * int(tune["batch_size"])
+        out.append(Job("finetune_ddpm", (("mode", mode),), images * unet, images * classifier))
+    n, chain, steps = int(evaluate["n_images"]), work.chain(design.main), int(evaluate["steps"])
+    batch = min(int(evaluate["batch_size"]), n)
+    for model in ("base", *addt["models"]):
+        for setting, k in (("eot", int(evaluate["eot_samples"])), ("dwbox", 1)):
+            recompute = chain if batch * k > work.chain_chunk else 0
+            unet = n * (steps * k * (work.gradient_step_evals * chain + recompute) + 2 * chain)  # + test, clean test
+            classifier = n * (steps * k * CLASSIFIER_GRADIENT_EVALS + 2)
+            for norm in ("linf", "l2"):
+                for seed in evaluate["seeds"]:
+                    wildcards = (("model", model), ("norm", norm), ("setting", setting), ("seed", str(seed)))
+                    out.append(Job("addt_attack", wildcards, unet, classifier))
+        evals = (2 * len(evaluate["seeds"]) + len(evaluate["seeds"])) * n * chain  # clean and uniform per seed, shards
+        out.append(Job("addt_compression", (("model", model),), evals, 0))
     return out
 
 

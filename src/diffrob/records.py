@@ -26,6 +26,9 @@ QUANTITIES: dict[str, tuple[str, ...]] = {
     "perturbation_correlation": ("attack", "randomness"),  # Table 5, row 1
     "gradient_correlation": ("attack",),  # Table 5, row 2
     "undefended_accuracy_pct": ("scale",),  # Fig. 3c
+    "addt_accuracy_pct": ("model", "norm", "setting", "input"),  # ADDT: clean or adversarial, EOT or DW-box
+    "addt_compression_rate": ("model", "input"),  # ADDT: each model's compression (eq. 10)
+    "addt_sigmoid_residual": ("model",),  # ADDT: DW-box l_inf accuracy minus the Fig. 3b sigmoid at its compression
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from diffrob.claims import Results, claims, combined_spread, gap_beyond_spread, lookup
+from diffrob.claims import Results, addt_claims, claims, combined_spread, gap_beyond_spread, lookup
 from diffrob.io import read_json
 from diffrob.labels import ATTACK_LABELS, ATTACK_TITLES, PAPER_DATASET_NAMES, SAMPLER_LABELS
 from diffrob.paper import (
@@ -220,6 +220,12 @@ TABLE_CAPTIONS = {
     "fig3c": "Fig. 3c: undefended classifier's PGD accuracy (%) at budget scale x eps",
     "accuracy": "Accuracy (%) of every attack shard group: own test xi, a fresh xi, another seed's xi",
     "setup": "Set-up: the classifier alone (clean and undefended PGD accuracy, %)",
+    "addt": (
+        "ADDT (Liu et al., ICLR 2025): accuracy (%) of each purifier model under ADDT's attack (PGD, no random "
+        "start; EOT: free randomness, the gradient of the cross-entropies summed over K draws, tested under one "
+        "fresh draw; DW-box: xi_s fixed and known, one draw) and its compression rates (eq. 10; uniform noise at "
+        "the l_inf budget, and the DW-box l_inf examples split by whether the attack failed)"
+    ),
 }
 
 
@@ -332,6 +338,8 @@ def claim_blocks(
     heading = paper_column(dataset)
     uniform_rows = [f"Uniform {e:g}" for e in sorted(epsilons)]
     all_claims = claims(main, smallest, attack.get("main", "pgd"), uniform_rows)
+    if config.get("addt"):
+        all_claims += addt_claims()
     verdicts = [c.check(results) for c in all_claims]
     purification = config.get("purification", {})
     blocks: list = [

@@ -13,7 +13,7 @@ import pandas as pd
 
 from diffrob.claims import lookup
 from diffrob.io import read_json
-from diffrob.labels import ATTACK_LABELS, SAMPLER_LABELS, input_label, table5_rows
+from diffrob.labels import ATTACK_LABELS, MODEL_LABELS, SAMPLER_LABELS, input_label, table5_rows
 from diffrob.records import mean_sd, uniform_input
 
 RESULT_COLUMNS = ["artifact", "dataset", "row", "column", "value", "sd", "n"]
@@ -134,6 +134,10 @@ def _jacobian_row(r: Mapping[str, Any]) -> str:
     return f"jacobian {SAMPLER_LABELS[r['sampler']]}"
 
 
+def _addt_accuracy_column(r: Mapping[str, Any]) -> str:
+    return f"clean_{r['setting']}" if r["input"] == "clean" else f"{r['norm']}_{r['setting']}"
+
+
 DIRECTION_COLUMNS = {"image": "fixed_image_vary_noise", "noise": "fixed_noise_vary_image"}
 
 # quantity -> (its paper names given the record and the main t*, the factor from the stored value to the named one)
@@ -156,6 +160,9 @@ PAPER_NAMES: dict[str, tuple[Callable[[Mapping[str, Any], int], list[Name]], flo
         1.0,
     ),
     "undefended_accuracy_pct": (lambda r, _: [("fig3c", "base classifier", f"pgd_scale_{r['scale']:g}")], 1.0),
+    "addt_accuracy_pct": (lambda r, _: [("addt", MODEL_LABELS[r["model"]], _addt_accuracy_column(r))], 1.0),
+    "addt_compression_rate": (lambda r, _: [("addt", MODEL_LABELS[r["model"]], f"compression_{r['input']}")], 1.0),
+    "addt_sigmoid_residual": (lambda r, _: [("addt", MODEL_LABELS[r["model"]], "sigmoid_residual_linf_dwbox")], 1.0),
 }
 
 

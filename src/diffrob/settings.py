@@ -175,6 +175,29 @@ def check_draw_ranges(config: Mapping[str, Any]) -> None:
         raise ConfigError(f"{keys}: the gradient alignment would take {batches * k} draws, more than its range")
 
 
+def check_addt(config: Mapping[str, Any]) -> None:
+    """ADDT's evaluation fits the evaluation set and its draws; its fine-tunes have training images (the digits)."""
+    addt = config.get("addt")
+    if not addt:
+        return
+    evaluate, n_eval = addt["evaluate"], int(config["data"]["n_eval"])
+    if int(evaluate["n_images"]) > n_eval:
+        raise ConfigError(f"addt.evaluate.n_images = {evaluate['n_images']}: must not exceed data.n_eval = {n_eval}")
+    batches = math.ceil(int(evaluate["n_images"]) / int(evaluate["batch_size"]))
+    k, steps = int(evaluate["eot_samples"]), int(evaluate["steps"])
+    if batches * (steps * k + k + 1) >= TEST_DRAWS - ATTACK_DRAWS:
+        raise ConfigError(
+            f"addt.evaluate (n_images {evaluate['n_images']}, batch_size {evaluate['batch_size']}, steps {steps}, "
+            f"eot_samples {k}): the EOT attack would take more fresh draws of its seed than the "
+            f"{TEST_DRAWS - ATTACK_DRAWS} before its clean test's; use larger batches or fewer steps"
+        )
+    if config["dataset"] != "digits":
+        raise ConfigError(
+            f"addt with dataset = {config['dataset']}: fine-tuning needs training images, which only the digits "
+            "data set prepares so far; remove the addt section"
+        )
+
+
 RULES: tuple[Callable[[Mapping[str, Any]], None], ...] = (
     check_sources,
     check_depths,
@@ -183,6 +206,7 @@ RULES: tuple[Callable[[Mapping[str, Any]], None], ...] = (
     check_image_counts,
     check_jacobian_patch,
     check_draw_ranges,
+    check_addt,
 )
 
 

@@ -1,0 +1,138 @@
+# ADDT (Liu et al., ICLR 2025; config `addt`): the workflow's DDPM fine-tuned as ADDT and as its clean control
+# (and the ablations asked for), then every model attacked as ADDT evaluates, under EOT (free randomness, losses
+# summed over K draws) and under DW-box (xi_s fixed and known), and measured by compression (eq. 10).
+ADDT = config.get("addt")
+
+
+def addt_model_dir(model):
+    """The folder of a model: the workflow's DDPM ('base'), or a fine-tune of it."""
+    return "data/models/ddpm" if model == "base" else f"data/models/addt/{model}"
+
+
+def addt_shard(model, norm, setting, seed, ext="safetensors"):
+    """A shard of ADDT's evaluation: its adversarial images (safetensors) or its accuracies (json)."""
+    return f"data/adversarial/addt/{model}/{norm}-{setting}-seed{seed}.{ext}"
+
+
+def addt_models():
+    """The models ADDT's evaluation compares: the workflow's DDPM, then the configured fine-tunes."""
+    return ["base", *ADDT["models"]] if ADDT else []
+
+
+def addt_shards(ext):
+    """Every shard of ADDT's evaluation (every model, norm, setting and seed)."""
+    seeds = ADDT["evaluate"]["seeds"] if ADDT else []
+    settings = [(norm, setting) for norm in ("linf", "l2") for setting in ("eot", "dwbox")]
+    return [addt_shard(m, n, s, seed, ext) for m in addt_models() for n, s in settings for seed in seeds]
+
+
+def addt_compression_files():
+    """Each model's compression rates."""
+    return [f"data/measurements/addt/{m}/compression.json" for m in addt_models()]
+
+
+def addt_files():
+    """Every file of ADDT's evaluation: shards, their accuracies, compression rates and the summary (none without
+    an addt section)."""
+    if not ADDT:
+        return []
+    return addt_shards("safetensors") + addt_shards("json") + addt_compression_files() + [ADDT_SUMMARY]
+
+
+ADDT_SUMMARY = "data/measurements/addt/summary.json"
+
+
+if ADDT:
+
+    wildcard_constraints:
+        model="base|clean|addt|addt_no_rbgm|addt_no_guidance",
+        mode="clean|addt|addt_no_rbgm|addt_no_guidance",
+        norm="linf|l2",
+        setting="eot|dwbox",
+
+    ADDT_CHAIN = chain_of(DESIGN.main)  # ADDT evaluates the main sampler at the main t*
+
+    rule finetune_ddpm:
+        input:
+            ddpm="data/models/ddpm",
+            classifier="data/models/classifier.safetensors",
+            train="data/inputs/train.safetensors",
+        output:
+            directory("data/models/addt/{mode}"),
+        params:
+            finetune=ADDT["finetune"],
+        threads: 2
+        resources:
+            **job_resources("finetune_ddpm"),
+            gpu=1,
+        log:
+            "logs/finetune_ddpm/{mode}.log",
+        benchmark:
+            "benchmarks/finetune_ddpm/{mode}.tsv"
+        script:
+            "../scripts/finetune_ddpm.py"
+
+    rule addt_attack:
+        input:
+            ddpm=lambda w: addt_model_dir(w.model),
+            classifier="data/models/classifier.safetensors",
+            eval="data/inputs/eval.safetensors",
+        output:
+            shard="data/adversarial/addt/{model}/{norm}-{setting}-seed{seed}.safetensors",
+            metrics="data/adversarial/addt/{model}/{norm}-{setting}-seed{seed}.json",
+        params:
+            chain=ADDT_CHAIN,
+            evaluation=ADDT["evaluate"],
+            n_images=ADDT["evaluate"]["n_images"],
+            partial="data/partial/adversarial/addt/{model}/{norm}-{setting}-seed{seed}",  # finished batches
+        threads: 2
+        resources:
+            **job_resources("addt_attack"),
+            gpu=1,
+        log:
+            "logs/addt_attack/{model}-{norm}-{setting}-seed{seed}.log",
+        benchmark:
+            "benchmarks/addt_attack/{model}-{norm}-{setting}-seed{seed}.tsv"
+        script:
+            "../scripts/addt_attack.py"
+
+    rule addt_compression:
+        input:
+            shards=lambda w: [addt_shard(w.model, "linf", "dwbox", s) for s in ADDT["evaluate"]["seeds"]],
+            ddpm=lambda w: addt_model_dir(w.model),
+            eval="data/inputs/eval.safetensors",
+        output:
+            "data/measurements/addt/{model}/compression.json",
+        params:
+            chain=ADDT_CHAIN,
+            seeds=ADDT["evaluate"]["seeds"],
+            epsilon=ADDT["evaluate"]["linf"]["epsilon"],
+            n_images=ADDT["evaluate"]["n_images"],
+            partial="data/partial/compression/addt/{model}",  # finished seeds and shards
+        threads: 2
+        resources:
+            **job_resources("addt_compression"),
+            gpu=1,
+        log:
+            "logs/addt_compression/{model}.log",
+        benchmark:
+            "benchmarks/addt_compression/{model}.tsv"
+        script:
+            "../scripts/compression.py"
+
+    rule addt_summary:
+        input:
+            metrics=addt_shards("json"),
+            compression=addt_compression_files(),
+            sigmoid="data/measurements/sigmoid.json",
+        output:
+            ADDT_SUMMARY,
+        params:
+            models=addt_models(),
+        localrule: True
+        log:
+            "logs/addt_summary.log",
+        benchmark:
+            "benchmarks/addt_summary.tsv"
+        script:
+            "../scripts/addt_summary.py"

@@ -1,0 +1,19 @@
+"""ADDT's evaluation attack on one purifier (a norm, EOT or DW-box, a base seed), resumable batch by batch."""
+
+from diffrob.data import load_image_set
+from diffrob.evaluate import run_protocol_shard, save_shard
+from diffrob.io import write_json
+from diffrob.resume import BatchStore, job_identity
+from diffrob.runtime import configure
+
+configure(snakemake.threads, snakemake.log[0])
+w, p, i, out = snakemake.wildcards, snakemake.params, snakemake.input, snakemake.output
+eval_set = load_image_set(i.eval).head(p.n_images)
+identity = job_identity({"chain": p.chain, "evaluation": p.evaluation, "wildcards": dict(w)}, i)
+store = BatchStore(p.partial, identity)
+shard, metrics = run_protocol_shard(
+    i.ddpm, i.classifier, eval_set, p.chain, p.evaluation, w.norm, w.setting, int(w.seed), store
+)
+save_shard(shard, out.shard)
+write_json({"model": w.model, **metrics}, out.metrics)
+store.finish()
