@@ -114,7 +114,6 @@ def _check_outcomes(outcomes: list[dict]) -> Counter:
     return rules
 
 
-@pytest.mark.xdist_group("fuzz-plans")
 @pytest.mark.workflow
 def test_every_drawn_configuration_is_planned_or_rejected_naming_a_key(embedded_outcomes):
     rules = _check_outcomes(embedded_outcomes)
@@ -124,7 +123,6 @@ def test_every_drawn_configuration_is_planned_or_rejected_naming_a_key(embedded_
     assert sum(rules.values()) >= 5, "the generator should also draw configurations that must be rejected"
 
 
-@pytest.mark.xdist_group("fuzz-plans")
 @pytest.mark.workflow
 def test_paper_profile_overlays_are_planned_or_rejected_naming_a_key(profile_outcomes):
     assert {d.config["attack"]["main"] for d in PROFILES["imagenet"]} == {"bpda"}
