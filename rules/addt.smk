@@ -1,6 +1,8 @@
 # ADDT (Liu et al., ICLR 2025; config `addt`): the workflow's DDPM fine-tuned as ADDT and as its clean control
 # (and the ablations asked for), then every model attacked as ADDT evaluates, under EOT (free randomness, losses
 # summed over K draws) and under DW-box (xi_s fixed and known), and measured by compression (eq. 10).
+from diffrob.settings import finetune_settings, protocol_settings
+
 ADDT = config.get("addt")
 
 
@@ -60,7 +62,7 @@ if ADDT:
         output:
             directory("data/models/addt/{mode}"),
         params:
-            finetune=ADDT["finetune"],
+            finetune=lambda w: finetune_settings(ADDT["finetune"], w.mode),  # what this mode reads
         threads: 2
         resources:
             **job_resources("finetune_ddpm"),
@@ -82,7 +84,7 @@ if ADDT:
             metrics="data/adversarial/addt/{model}/{norm}-{setting}-seed{seed}.json",
         params:
             chain=ADDT_CHAIN,
-            evaluation=ADDT["evaluate"],
+            evaluation=lambda w: protocol_settings(ADDT["evaluate"], w.norm, w.setting),  # what this shard reads
             n_images=ADDT["evaluate"]["n_images"],
             partial="data/partial/adversarial/addt/{model}/{norm}-{setting}-seed{seed}",  # finished batches
         threads: 2
@@ -129,6 +131,7 @@ if ADDT:
             ADDT_SUMMARY,
         params:
             models=addt_models(),
+            on_sigmoid=DESIGN.addt_on_sigmoid,  # residuals only at the sigmoid's budget
         localrule: True
         log:
             "logs/addt_summary.log",

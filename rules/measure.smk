@@ -114,7 +114,6 @@ rule compression:
         chain=chain_params,
         seeds=lambda w: list(DESIGN.compression_seeds(point_of(w))),
         epsilon=config["attack"]["epsilon"],
-        n_images=config["data"]["n_eval"],
         partial="data/partial/compression/{sampler}-t{t}",  # finished seeds and shards
     threads: 2
     resources:

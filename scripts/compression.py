@@ -9,8 +9,11 @@ from diffrob.runtime import configure
 
 configure(snakemake.threads, snakemake.log[0])
 i, p = snakemake.input, snakemake.params
-store = BatchStore(p.partial, job_identity({"chain": p.chain, "seeds": p.seeds, "epsilon": p.epsilon}, i))
-eval_set = load_image_set(i.eval).head(p.n_images)  # ADDT's evaluation: the first n_images
+settings = {"chain": p.chain, "seeds": p.seeds, "epsilon": p.epsilon}
+eval_set = load_image_set(i.eval)
+if hasattr(p, "n_images"):  # ADDT's evaluation: its first n_images
+    eval_set, settings["n_images"] = eval_set.head(p.n_images), p.n_images
+store = BatchStore(p.partial, job_identity(settings, i))
 purifier = load_purifier(i.ddpm, p.chain, eval_set.indices.tolist())
 result = compression(purifier, eval_set, p.seeds, i.shards, p.epsilon, store)
 write_json(result, snakemake.output[0])

@@ -69,13 +69,17 @@ def tiny_run(tmp_path_factory):
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent
-    workdir, done = shared / "tiny-run", shared / "tiny-run.done"
+    workdir, done, failed = shared / "tiny-run", shared / "tiny-run.done", shared / "tiny-run.failed"
     with FileLock(str(shared / "tiny-run.lock")):
+        if failed.exists():  # another worker's run failed: the same failure, without running it again
+            pytest.fail(f"the tiny workflow run failed (on another worker):\n{failed.read_text()}")
         if not done.exists():
             shutil.rmtree(workdir, ignore_errors=True)
             workdir.mkdir()
             shutil.copy(ROOT / ".test" / "config.yaml", workdir / "config.yaml")
             result = run(snakemake(workdir, *FAST.split()), workdir)
+            if result.returncode != 0:
+                failed.write_text(result.stderr[-4000:])
             assert result.returncode == 0, result.stderr[-4000:]
             done.touch()
     return workdir

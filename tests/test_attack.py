@@ -308,3 +308,35 @@ def test_attack_settings_refuse_an_unknown_norm_or_eot_loss():
         AttackSettings(0.1, 1, 0.1, norm="l1")
     with pytest.raises(ValueError, match="unknown eot_loss 'mean'"):
         AttackSettings(0.1, 1, 0.1, eot_loss="mean")
+
+
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_one_protocol_step_follows_the_summed_gradient_of_the_draws_and_ignores_the_start_seed(
+    unet, schedule, classifier, images, norm
+):
+    """Under free randomness, one step of ADDT's attack moves x by the step along sign (l_inf) or the per-image
+    l2-normalised direction of the sum over the K draws of the cross-entropy gradients, from x itself."""
+    from diffrob.attack import pgd
+
+    labels, sharp, k, step = torch.arange(7) % 10, _Sharpened(classifier), 3, 0.01
+    settings = AttackSettings.protocol(
+        {"steps": 1, norm: {"epsilon": 0.5, "step": step}}, norm, eot_samples=k, batch_size=7
+    )
+
+    def attacked(seed):
+        model = _model(unet, schedule, sharp, "free", t_star=400)
+        model.use_batch(range(7))
+        return pgd(model, images, labels, settings, seed=seed)
+
+    reference = _model(unet, schedule, sharp, "free", t_star=400)  # the same K draws, one call each
+    reference.use_batch(range(7))
+    x = images.clone().requires_grad_(True)
+    sum(nn.functional.cross_entropy(reference(x), labels, reduction="sum") for _ in range(k)).backward()
+    g = x.grad
+    if norm == "linf":
+        expected = (images + step * g.sign()).clamp(0, 1)
+    else:
+        expected = (images + step * g / g.flatten(1).norm(dim=1).view(-1, 1, 1, 1)).clamp(0, 1)
+    got = attacked(seed=0)
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
+    torch.testing.assert_close(attacked(seed=123), got, rtol=0, atol=0)  # no random start: the seed is unused

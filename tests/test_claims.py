@@ -237,8 +237,8 @@ def test_a_lower_rate_must_beat_twice_the_standard_error_of_the_difference():
 def test_addt_claims_hold_on_the_papers_pattern_and_fail_on_its_reverse():
     from diffrob.claims import addt_claims
 
-    holds = _addt_frame((17, 18, 39), (47, 48, 51), (0.9, 0.9, 0.6), (2, 1, -3))
-    fails = _addt_frame((17, 39, 18), (47, 30, 51), (0.9, 0.6, 0.9), (2, 1, 25))
+    holds = _addt_frame((17, 18, 39), (47, 48, 51), (0.9, 0.9, 0.6), (-20, 1, -27))  # residuals 7 apart
+    fails = _addt_frame((17, 39, 18), (47, 30, 51), (0.9, 0.6, 0.9), (-20, 1, -5))  # 15 apart
     verdicts = {c.statement[:30]: (c.check(holds), c.check(fails)) for c in addt_claims()}
     assert len(verdicts) == 4
     assert all(v == (True, False) for v in verdicts.values()), verdicts

@@ -241,3 +241,29 @@ def test_the_schema_rejects_bad_addt_values(edit, message):
     edit(config)
     with pytest.raises(WorkflowError, match=message):
         validate(config, SCHEMA)
+
+
+def test_each_fine_tune_reads_only_its_own_keys_so_another_modes_change_reruns_nothing():
+    from diffrob.addt import MODES, FinetuneSettings
+    from diffrob.settings import FINETUNE_KEYS, finetune_settings, protocol_settings
+
+    config = _with_addt()
+    finetune = config["addt"]["finetune"]
+    fields = set(FinetuneSettings.__dataclass_fields__) - {"mode"}
+    assert set(FINETUNE_KEYS) == set(MODES) and set().union(*FINETUNE_KEYS.values()) == fields
+    changed = {**finetune, "pixel_epsilon": 0.1}
+    assert finetune_settings(changed, "addt") == finetune_settings(finetune, "addt")
+    assert finetune_settings(changed, "addt_no_rbgm") != finetune_settings(finetune, "addt_no_rbgm")
+    evaluate = config["addt"]["evaluate"]
+    dwbox = protocol_settings(evaluate, "l2", "dwbox")
+    assert set(dwbox) == {"steps", "batch_size", "l2"}  # no K: more EOT draws leave the DW-box shards alone
+    assert protocol_settings(evaluate, "linf", "eot")["eot_samples"] == evaluate["eot_samples"]
+
+
+def test_a_mixing_weight_range_upside_down_is_rejected_before_any_job():
+    from diffrob.settings import check_addt
+
+    config = _with_addt()
+    config["addt"]["finetune"].update(lambda_min=0.3, lambda_max=0.1)
+    with pytest.raises(ConfigError, match=r"addt\.finetune\.lambda_min = 0\.3 exceeds addt\.finetune\.lambda_max"):
+        check_addt(config)

@@ -117,3 +117,16 @@ def test_too_few_sigmoid_points_are_reported_and_four_are_enough():
     four = _design(sweep={"samplers": ["ddpm"], "t_star": [5, 10, 20]})
     assert len(four.points()) == 4
     assert _items(four, "fig3b") == {}
+
+
+def test_addt_omits_the_sigmoid_residual_off_the_sigmoids_budget_and_its_claims_without_both_models():
+    from tests.test_addt_workflow import OVERLAY
+
+    config = yaml.safe_load((ROOT / ".test" / "config.yaml").read_text())
+    config["addt"] = copy.deepcopy(OVERLAY)  # l_inf 0.2, the tiny configuration's attack.epsilon
+    assert _items(Design.from_config(config), "addt") == {}
+    config["addt"]["evaluate"]["linf"]["epsilon"] = 0.1
+    config["addt"]["models"] = ["addt"]
+    items = _items(Design.from_config(config), "addt")
+    assert set(items) == {"sigmoid residual", "claims"}
+    assert "attack.epsilon" in items["sigmoid residual"] and "needs both" in items["claims"]

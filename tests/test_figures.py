@@ -43,3 +43,27 @@ def test_the_sigmoid_figure_without_a_fit_draws_the_points(tmp_path, monkeypatch
     monkeypatch.setattr(figures, "placeholder", lambda title, reason, outputs: drawn.append(reason))
     figures.sigmoid(path, 97.0, [tmp_path / "empty.png"])
     assert drawn == ["0 points"]
+
+
+def _addt_results(path, rows):
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [("addt", "digits", model, column, value, 1.0, 1) for model, column, value in rows],
+        columns=["artifact", "dataset", "row", "column", "value", "sd", "n"],
+    )
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_the_addt_figure_draws_each_model_and_its_fig3b_point(tmp_path, monkeypatch):
+    rows = [(m, c, v) for m in ("DDPM", "ADDT") for c, v in (("linf_dwbox", 30.0), ("compression_uniform", 0.7))]
+    rows.append(("Clean fine-tune", "linf_dwbox", 25.0))  # no compression rate: not a Fig. 3b point
+    results = _addt_results(tmp_path / "results.csv", rows)
+    assert figures.addt_points(results) == [("DDPM", 0.7, 30.0), ("ADDT", 0.7, 30.0)]
+    drawn = []
+    monkeypatch.setattr(figures, "placeholder", lambda title, reason, outputs: drawn.append(reason))
+    figures.addt_models(results, [tmp_path / "addt.png"])
+    assert (tmp_path / "addt.png").stat().st_size > 1000 and drawn == []
+    figures.addt_models(_addt_results(tmp_path / "none.csv", []), [tmp_path / "none.png"], "no addt section")
+    assert drawn == ["no addt section"]

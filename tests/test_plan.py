@@ -24,12 +24,13 @@ def test_attack_evaluations_follow_the_chain_the_steps_k_and_the_chunk_recomputa
         n_eval=12, steps=2, batch=8, eot=2, chain_chunk=8, jacobian_rows=64, reverse_steps=2, trajectory_chunk=8
     )
     point = Point("ddpm", 20)
-    # PGD: 2 steps x (4 evaluations per reverse step x 2 steps) + the final test's 2, per image.
-    assert work.attack_evals(point, "pgd") == (12 * (2 * 8 + 2), 12 * (2 * 3 + 1))
-    # PGD-EOT: 8 images x K = 2 > chunk 8, so each step recomputes the chain once more: 2 x 2 x (8 + 2) + 2.
-    assert work.attack_evals(point, "pgd_eot") == (12 * (2 * 2 * 10 + 2), 12 * (2 * 2 * 3 + 1))
-    assert work.attack_evals(point, "bpda")[0] == 12 * (2 * 2 + 2)
-    assert work.attack_evals(Point("ddpm", 1), "pgd")[0] == 12 * (2 * 4 + 1)  # t* = 1: one reverse step
+    # PGD: 2 steps x (4 evaluations per reverse step x 2 steps) + foolbox's closing check's 2 + the test's 2.
+    assert work.attack_evals(point, "pgd") == (12 * (2 * 8 + 2 + 2), 12 * (2 * 3 + 1 + 1))
+    # PGD-EOT: 8 images x K = 2 > chunk 8, so each step recomputes the chain once more: 2 x 2 x (8 + 2); the
+    # closing check takes K = 2 draws of 2 steps, the test one.
+    assert work.attack_evals(point, "pgd_eot") == (12 * (2 * 2 * 10 + 2 * 2 + 2), 12 * (2 * 2 * 3 + 2 + 1))
+    assert work.attack_evals(point, "bpda")[0] == 12 * (2 * 2 + 2 + 2)
+    assert work.attack_evals(Point("ddpm", 1), "pgd")[0] == 12 * (2 * 4 + 1 + 1)  # t* = 1: one reverse step
 
 
 def test_without_step_checkpointing_a_gradient_step_costs_less_and_holds_every_steps_activations():
@@ -42,7 +43,7 @@ def test_without_step_checkpointing_a_gradient_step_costs_less_and_holds_every_s
     )
     plain = replace(work, checkpoint_steps=False)
     point = Point("ddpm", 20)
-    assert plain.attack_evals(point, "pgd")[0] == 12 * (2 * 3 * 5 + 5) < work.attack_evals(point, "pgd")[0]
+    assert plain.attack_evals(point, "pgd")[0] == 12 * (2 * 3 * 5 + 5 + 5) < work.attack_evals(point, "pgd")[0]
     unet, classifier = NetworkCost(1.0, 100, 1000), NetworkCost(1.0, 10, 50)
     checkpointed, held = (peak_bytes("attack", w, unet, classifier, 4) for w in (work, plain))
     assert held - checkpointed == 8 * 4 * 1000  # a chunk of 8 images holds 4 more steps' UNet activations
@@ -122,3 +123,17 @@ def test_cluster_runtime_follows_each_jobs_projected_work_unless_the_table_fixes
 
     with pytest.raises(WorkflowError, match="atack"):
         validate(bad, str(ROOT / "config/schema.yaml"))
+
+
+def test_a_fine_tune_holds_five_copies_of_the_unets_weights_and_one_batch():
+    from dataclasses import replace
+
+    from diffrob.plan import NetworkCost, chunk_of, peak_bytes
+
+    work = Workload(
+        n_eval=12, steps=2, batch=8, eot=1, chain_chunk=8, jacobian_rows=64, reverse_steps=5, trajectory_chunk=8
+    )
+    tuned = replace(work, finetune_batch=16)
+    unet, classifier = NetworkCost(1.0, 100, 1000), NetworkCost(1.0, 10, 50)
+    assert chunk_of("finetune_ddpm", tuned) == 16 and chunk_of("attack", tuned) == 8
+    assert peak_bytes("finetune_ddpm", tuned, unet, classifier, 4) == 5 * 100 + 10 + 16 * (1000 + 50 + 4 * 4)

@@ -16,6 +16,7 @@ from typing import Any
 
 from diffrob.fit import MIN_POINTS
 from diffrob.labels import ATTACK_TITLES, SAMPLER_LABELS, table5_rows
+from diffrob.settings import addt_on_the_sigmoids_budget
 
 
 @dataclass(frozen=True, order=True)
@@ -79,6 +80,7 @@ class Design:
     sweep_t_star: tuple[int, ...]
     sweep_seeds: tuple[int, ...]
     addt_models: tuple[str, ...] = ()  # ADDT's fine-tunes (config ``addt``); empty: no ADDT evaluation
+    addt_on_sigmoid: bool = False  # ADDT's l_inf budget is the main attack's (the sigmoid's)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Design:
@@ -96,6 +98,7 @@ class Design:
             sweep_t_star=tuple(int(t) for t in sweep["t_star"]),
             sweep_seeds=_unique(sweep["seeds"]),
             addt_models=tuple((config.get("addt") or {}).get("models", ())),
+            addt_on_sigmoid=addt_on_the_sigmoids_budget(config),
         )
 
     # -- points and seeds ------------------------------------------------------------------------
@@ -308,6 +311,14 @@ class Design:
         )
 
     def _addt_omissions(self) -> list[Omission]:
-        if self.addt_models:
-            return []
-        return [Omission("addt", "every model", "no addt section in the configuration (ADDT's evaluation is optional)")]
+        if not self.addt_models:
+            reason = "no addt section in the configuration (ADDT's evaluation is optional)"
+            return [Omission("addt", "every model", reason)]
+        out = []
+        if not self.addt_on_sigmoid:
+            reason = "addt.evaluate.linf.epsilon differs from attack.epsilon, the budget of the Fig. 3b sigmoid"
+            out.append(Omission("addt", "sigmoid residual", reason))
+        if not {"clean", "addt"} <= set(self.addt_models):
+            reason = "ADDT's claims compare the addt model with the clean control: addt.models needs both"
+            out.append(Omission("addt", "claims", reason))
+        return out

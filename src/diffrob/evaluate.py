@@ -303,7 +303,8 @@ def run_protocol_shard(
 ) -> tuple[AttackShard, dict[str, Any]]:
     """ADDT's evaluation of one purifier (``ddpm_dir``) in ``norm`` under ``setting`` (:data:`PROTOCOL_SETTINGS`)
     with base seed ``seed``: PGD with ``evaluation['steps']`` steps and the norm's ``epsilon`` and absolute ``step``,
-    no random start, under ``eot`` the losses of ``evaluation['eot_samples']`` draws summed (eq. 9 literally).
+    no random start, under ``eot`` the losses of ``evaluation['eot_samples']`` draws summed (eq. 9 literally);
+    ``evaluation`` is :func:`diffrob.settings.protocol_settings`'s part of ``addt.evaluate`` (or all of it).
 
     Returns the shard (its ``correct`` under one test draw: xi_s, or a fresh xi) and its metrics: robust and
     clean accuracy (%) under the same randomness (clean under free randomness: a fresh xi of its own stream).
@@ -311,7 +312,7 @@ def run_protocol_shard(
     if setting not in PROTOCOL_SETTINGS:
         raise ValueError(f"unknown evaluation setting {setting!r}; expected one of {', '.join(PROTOCOL_SETTINGS)}")
     randomness = PROTOCOL_SETTINGS[setting]
-    eot = int(evaluation["eot_samples"]) if setting == "eot" else 1
+    eot = int(evaluation.get("eot_samples", 1)) if setting == "eot" else 1
     settings = AttackSettings.protocol(evaluation, norm, eot, int(evaluation["batch_size"]))
     spec = PurifierSpec.from_mapping(chain)
     unet, scheduler, classifier = load_models(ddpm_dir, classifier_path)

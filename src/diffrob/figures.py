@@ -232,6 +232,7 @@ def timesteps(results_csv: str | Path, outputs: Sequence[str | Path], why_missin
 
 ADDT_BARS = {
     "clean_eot": "clean, fresh ξ",
+    "clean_dwbox": "clean, ξ_s",
     "linf_eot": "ℓ∞ EOT",
     "linf_dwbox": "ℓ∞ DW-box",
     "l2_eot": "ℓ2 EOT",
@@ -240,8 +241,8 @@ ADDT_BARS = {
 
 
 def addt_models(results_csv: str | Path, outputs: Sequence[str | Path], why_missing: str = "") -> None:
-    """ADDT: each model's accuracy under EOT and DW-box in l_inf and l2 (bars, seed sd as error bars), and its
-    uniform compression rate."""
+    """ADDT: each model's accuracy under EOT and DW-box in l_inf and l2 (bars; error bars: sd over seeds), and its
+    uniform compression rate (error bars: sd over images)."""
     results = pd.read_csv(results_csv)
     addt = results[results["artifact"] == "addt"]
     if addt.empty:

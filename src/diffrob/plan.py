@@ -142,6 +142,7 @@ class Workload:
     reverse_steps: int
     trajectory_chunk: int
     checkpoint_steps: bool = True
+    finetune_batch: int = 0  # ADDT's fine-tuning batch (config addt.finetune.batch_size); 0 without ADDT
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Workload:
@@ -157,6 +158,7 @@ class Workload:
             int(config["purification"]["reverse_steps"]),
             int(chunks["trajectory"]),
             bool(chunks.get("checkpoint_steps", True)),
+            int(((config.get("addt") or {}).get("finetune") or {}).get("batch_size", 0)),
         )
 
     @property
@@ -169,15 +171,17 @@ class Workload:
         return min(self.reverse_steps, point.t_star)
 
     def attack_evals(self, point: Point, attack: str) -> tuple[float, float]:
-        """(UNet, classifier) evaluations of one attack shard: every step's gradient and the final test."""
+        """(UNet, classifier) evaluations of one attack shard: every step's gradient, foolbox's closing check of the
+        adversarial examples (K draws) and the final test."""
         k = self.eot if attack.endswith("_eot") else 1
         n = self.chain(point)
         if attack.startswith("bpda"):
             per_step = n
         else:
             per_step = self.gradient_step_evals * n + (n if min(self.batch, self.n_eval) * k > self.chain_chunk else 0)
-        unet = self.n_eval * (self.steps * k * per_step + n)
-        classifier = self.n_eval * (self.steps * k * CLASSIFIER_GRADIENT_EVALS + 1)
+        # every step's gradient, foolbox's closing misclassification check (K draws) and the test (one draw)
+        unet = self.n_eval * (self.steps * k * per_step + (k + 1) * n)
+        classifier = self.n_eval * (self.steps * k * CLASSIFIER_GRADIENT_EVALS + k + 1)
         return unet, classifier
 
 
@@ -240,6 +244,8 @@ def jobs(config: Mapping[str, Any]) -> list[Job]:
     return out + addt_jobs(config, design, work)
 
 
+FINETUNE_PARAMETER_COPIES = 5  # the UNet's weights, their gradients, AdamW's two moment buffers, the EMA weights
+
 # UNet and classifier evaluations per training image and step of each fine-tune: the update is a forward and a
 # backward (3); each CGPO or pixel-PGD step is a UNet forward and backward, and (guided) a classifier's.
 FINETUNE_EVALS = {
@@ -267,8 +273,9 @@ def addt_jobs(config: Mapping[str, Any], design: Design, work: Workload) -> list
     for model in ("base", *addt["models"]):
         for setting, k in (("eot", int(evaluate["eot_samples"])), ("dwbox", 1)):
             recompute = chain if batch * k > work.chain_chunk else 0
-            unet = n * (steps * k * (work.gradient_step_evals * chain + recompute) + 2 * chain)  # + test, clean test
-            classifier = n * (steps * k * CLASSIFIER_GRADIENT_EVALS + 2)
+            # every step's gradient, foolbox's closing check (K draws), the test and the clean test (one each)
+            unet = n * (steps * k * (work.gradient_step_evals * chain + recompute) + (k + 2) * chain)
+            classifier = n * (steps * k * CLASSIFIER_GRADIENT_EVALS + k + 2)
             for norm in ("linf", "l2"):
                 for seed in evaluate["seeds"]:
                     wildcards = (("model", model), ("norm", norm), ("setting", setting), ("seed", str(seed)))
@@ -324,6 +331,8 @@ def chunk_of(rule: str, work: Workload) -> int:
         return work.trajectory_chunk
     if rule in CLASSIFIER_RULES:
         return min(work.batch, work.n_eval)
+    if rule == "finetune_ddpm":
+        return work.finetune_batch
     return work.chain_chunk
 
 
@@ -336,6 +345,8 @@ def bounding_setting(rule: str, config: Mapping[str, Any]) -> str:
         return f"purification.chunks.trajectory = {chunks['trajectory']}"
     if rule in CLASSIFIER_RULES:
         return f"attack.batch_size = {config['attack']['batch_size']}"
+    if rule == "finetune_ddpm":
+        return f"addt.finetune.batch_size = {config['addt']['finetune']['batch_size']}"
     if rule in rule_evaluations(config):
         return f"purification.chunks.chain = {chunks['chain']}"
     return ""
@@ -346,6 +357,9 @@ def peak_bytes(rule: str, work: Workload, unet: NetworkCost, classifier: Network
     chunk = chunk_of(rule, work)
     if rule in CLASSIFIER_RULES:  # PGD on the classifier alone, attack batches
         return classifier.parameter_bytes + chunk * (classifier.activation_bytes + image_bytes)
+    if rule == "finetune_ddpm":  # weights, gradients, AdamW's two moments, the EMA copy; one batch's activations
+        per_image = unet.activation_bytes + classifier.activation_bytes + 4 * image_bytes
+        return FINETUNE_PARAMETER_COPIES * unet.parameter_bytes + classifier.parameter_bytes + chunk * per_image
     steps_held = 1 if work.checkpoint_steps else work.reverse_steps  # activations of one step, or of every step
     unet_bytes = steps_held * unet.activation_bytes
     per_image = unet_bytes + classifier.activation_bytes + (work.reverse_steps + 2) * image_bytes

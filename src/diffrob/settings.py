@@ -175,6 +175,37 @@ def check_draw_ranges(config: Mapping[str, Any]) -> None:
         raise ConfigError(f"{keys}: the gradient alignment would take {batches * k} draws, more than its range")
 
 
+FINETUNE_COMMON = ("steps", "batch_size", "lr", "betas", "weight_decay", "grad_clip", "ema_max_decay", "ema_power")
+FINETUNE_KEYS: dict[str, tuple[str, ...]] = {  # what each fine-tune mode reads of addt.finetune
+    "clean": (*FINETUNE_COMMON, "dropout", "seed"),
+    "addt": (*FINETUNE_COMMON, "dropout", "seed", "lambda_unit", "lambda_min", "lambda_max", "cgpo_steps"),
+    "addt_no_rbgm": (*FINETUNE_COMMON, "dropout", "seed", "cgpo_steps", "pixel_epsilon", "pixel_step"),
+    "addt_no_guidance": (*FINETUNE_COMMON, "dropout", "seed", "lambda_unit", "lambda_min", "lambda_max", "cgpo_steps"),
+}
+
+
+def finetune_settings(finetune: Mapping[str, Any], mode: str) -> dict[str, Any]:
+    """The part of ``addt.finetune`` a ``mode`` reads (so that a change to another mode's keys reruns nothing)."""
+    return {k: finetune[k] for k in FINETUNE_KEYS[mode] if k in finetune}
+
+
+def protocol_settings(evaluate: Mapping[str, Any], norm: str, setting: str) -> dict[str, Any]:
+    """The part of ``addt.evaluate`` one attack shard reads: steps, batch size, its norm's budget, and K under EOT."""
+    picked = {"steps": evaluate["steps"], "batch_size": evaluate["batch_size"], norm: dict(evaluate[norm])}
+    if setting == "eot":
+        picked["eot_samples"] = evaluate["eot_samples"]
+    return picked
+
+
+def addt_on_the_sigmoids_budget(config: Mapping[str, Any]) -> bool:
+    """Whether ADDT's l_inf budget is the main attack's, at which the Fig. 3b sigmoid's compression rates are
+    measured: only then is a model's residual from the sigmoid meaningful."""
+    addt = config.get("addt") or {}
+    if not addt:
+        return False
+    return math.isclose(float(addt["evaluate"]["linf"]["epsilon"]), float(config["attack"]["epsilon"]), rel_tol=1e-9)
+
+
 def check_addt(config: Mapping[str, Any]) -> None:
     """ADDT's evaluation fits the evaluation set and its draws; its fine-tunes have training images (the digits)."""
     addt = config.get("addt")
@@ -191,6 +222,10 @@ def check_addt(config: Mapping[str, Any]) -> None:
             f"eot_samples {k}): the EOT attack would take more fresh draws of its seed than the "
             f"{TEST_DRAWS - ATTACK_DRAWS} before its clean test's; use larger batches or fewer steps"
         )
+    finetune = addt["finetune"]
+    low, high = float(finetune.get("lambda_min", 0.0)), float(finetune.get("lambda_max", 0.3))
+    if low > high:
+        raise ConfigError(f"addt.finetune.lambda_min = {low} exceeds addt.finetune.lambda_max = {high}")
     if config["dataset"] != "digits":
         raise ConfigError(
             f"addt with dataset = {config['dataset']}: fine-tuning needs training images, which only the digits "
