@@ -14,8 +14,6 @@ from safetensors.torch import load_file
 from diffrob.evaluate import load_shard
 from tests.helpers import FAST, ROOT, run, snakemake
 
-pytestmark = pytest.mark.xdist_group("addt")  # its tests share one module fixture
-
 OVERLAY = {
     "models": ["clean", "addt"],
     "finetune": {"steps": 3, "batch_size": 8},

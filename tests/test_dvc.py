@@ -64,7 +64,6 @@ def _outputs(root: Path) -> dict[str, str]:
     }  # fmt: skip
 
 
-@pytest.mark.xdist_group("dvc")
 @pytest.mark.workflow
 def test_killed_runs_finish_byte_identical_to_an_uninterrupted_one(crashed, tiny_run):
     repo, crashes = crashed
@@ -73,7 +72,6 @@ def test_killed_runs_finish_byte_identical_to_an_uninterrupted_one(crashed, tiny
     assert not list((repo / "data").glob("partial/**/*.safetensors")), "saved batches left after their job"
 
 
-@pytest.mark.xdist_group("dvc")
 @pytest.mark.workflow
 def test_nothing_finished_before_a_kill_is_computed_again(crashed):
     repo, crashes = crashed
@@ -84,7 +82,6 @@ def test_nothing_finished_before_a_kill_is_computed_again(crashed):
             assert (stat.st_ino, stat.st_mtime_ns) == identity, f"{path} finished before a kill ({kill.when}): redone"
 
 
-@pytest.mark.xdist_group("dvc")
 @pytest.mark.workflow
 def test_the_shard_killed_between_batches_resumed_from_its_saved_batch(crashed):
     repo, crashes = crashed
@@ -95,7 +92,6 @@ def test_the_shard_killed_between_batches_resumed_from_its_saved_batch(crashed):
     assert reuse[folder] == ([0], [1]), reuse
 
 
-@pytest.mark.xdist_group("dvc")
 @pytest.mark.workflow
 def test_dvc_repro_builds_the_paper_and_records_every_stage(reproduced):
     lock = yaml.safe_load((reproduced / "dvc.lock").read_text())
@@ -104,7 +100,6 @@ def test_dvc_repro_builds_the_paper_and_records_every_stage(reproduced):
     assert "table2_pgd_fixed" in (reproduced / "paper" / "metrics.json").read_text()
 
 
-@pytest.mark.xdist_group("dvc")
 @pytest.mark.workflow
 def test_push_delete_pull_restores_identical_files_and_nothing_to_rerun(reproduced, tmp_path):
     repo = reproduced
@@ -114,7 +109,6 @@ def test_push_delete_pull_restores_identical_files_and_nothing_to_rerun(reproduc
     assert "Nothing to be done" in dry.stdout + dry.stderr
 
 
-@pytest.mark.xdist_group("dvc")
 @pytest.mark.workflow
 def test_a_changed_measure_parameter_reruns_only_what_it_touches(reproduced):
     repo = reproduced

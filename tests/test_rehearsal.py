@@ -14,8 +14,6 @@ from safetensors import safe_open
 from diffrob.checkpoints import sha256_file
 from tests.helpers import FAST, ROOT, dvc_round_trip, run, scratch_repository
 
-pytestmark = pytest.mark.xdist_group("rehearsal")  # its tests share one module fixture
-
 EVERY_RULE = {
     "download_cifar10", "prepare_inputs", "download_classifier", "import_classifier", "download_diffusion",
     "import_diffusion", "download_inception", "classifier_metrics", "purify_clean", "attack", "trajectories",

@@ -14,7 +14,6 @@ import pytest
 from tests.helpers import ROOT, digests, environment, snakemake
 
 pytestmark = [
-    pytest.mark.xdist_group("slurm"),  # one cluster for the module's tests
     pytest.mark.slurm,
     pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="a SLURM cluster needs root"),
 ]
