@@ -25,14 +25,14 @@ reproduce: $(STAMP)
 	@echo "Figures: paper/figures/ (png, pdf)"
 	@echo "Build:   paper/build.json; per-rule times in benchmarks/, logs in logs/"
 
-# Two pytest-xdist workers, a test module at a time each (its module fixtures run once); the modules that run whole
-# workflows start first (tests/conftest.py). TEST_WORKERS=0 runs the suite in one process.
+# Two pytest-xdist workers, a test module at a time each (its module fixtures run once), in collection order: the
+# modules that run whole workflows start first (tests/conftest.py). TEST_WORKERS=0 runs the suite in one process.
 TEST_WORKERS ?= 2
 
 test: $(STAMP)
 	$(BIN)/ruff check src scripts tests
 	$(BIN)/ruff format --check src scripts tests
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check src scripts tests
