@@ -1,7 +1,7 @@
 """`make rehearse`: a paper-scale profile through every rule on random-weight stand-ins of its sources.
 
 python scripts/rehearse.py config/cifar10.yaml config/rehearsal/cifar10.yaml --directory rehearsal/cifar10 \
-    [--cores 2] [-- extra snakemake arguments]
+    [--cores 2] [--gpus 1] [-- extra snakemake arguments]
 
 Writes the stand-ins (diffrob.rehearsal) and the overlay that serves them from file:// once, runs the
 workflow in --directory on config.yaml + profile + counts + sources, then prints and writes the memory
@@ -26,6 +26,7 @@ parser.add_argument("profile", type=Path, help="the paper-scale profile, e.g. co
 parser.add_argument("counts", type=Path, help="its rehearsal counts, e.g. config/rehearsal/cifar10.yaml")
 parser.add_argument("--directory", type=Path, required=True, help="where the rehearsal runs and writes")
 parser.add_argument("--cores", default="2")
+parser.add_argument("--gpus", default="1", help="GPU-tagged jobs at once (snakemake --resources gpu=N)")
 argv = sys.argv[1:]
 cut = argv.index("--") if "--" in argv else len(argv)
 args, snakemake_args = parser.parse_args(argv[:cut]), argv[cut + 1 :]  # after --: passed to snakemake
@@ -45,7 +46,7 @@ config = merged_config([config, yaml.safe_load(sources.read_text())], ROOT / "co
 command = [
     sys.executable, "-m", "snakemake", *snakemake_args,
     "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-    "--configfile", *map(str, [*layers, sources]), "--cores", args.cores, "--resources", "gpu=1",
+    "--configfile", *map(str, [*layers, sources]), "--cores", args.cores, "--resources", f"gpu={args.gpus}",
 ]  # fmt: skip
 if subprocess.run(command, cwd=ROOT).returncode != 0:
     sys.exit(f"rehearsal of {args.profile} failed; logs in {workdir / 'logs'}")

@@ -160,10 +160,13 @@ def names_a_key(message: str) -> bool:
     return bool(KEY.search(message))
 
 
-def cover(draws: list[Draw], most: int, required: tuple[str, ...] = ()) -> list[Draw]:
-    """Up to ``most`` draws that together exercise the most features, ``required`` ones first (greedy set cover)."""
+def cover(
+    draws: list[Draw], most: int, required: tuple[str, ...] = (), already: frozenset[str] = frozenset()
+) -> list[Draw]:
+    """Up to ``most`` draws that together exercise the most features not ``already`` exercised, ``required`` ones
+    first (greedy set cover)."""
     chosen: list[Draw] = []
-    covered: set[str] = set()
+    covered: set[str] = set(already)
     for _ in range(most):
         best = max(
             draws,

@@ -14,7 +14,7 @@ from snakemake.utils import update_config
 
 from tests.fuzz import dump, omitted_artifacts, rejection
 from tests.helpers import FAST, run, snakemake
-from tests.test_config_fuzz import END_TO_END, ISSUE_OVERLAY, RISKY, SCHEMA, SUMMARY, _base
+from tests.test_config_fuzz import END_TO_END, ISSUE_FEATURES, ISSUE_OVERLAY, RISKY, SCHEMA, SUMMARY, _base
 
 
 def _run_to_report(config: dict, tiny_run: Path, workdir: Path) -> Path:
@@ -75,6 +75,9 @@ def test_covering_configurations_run_to_the_report(index, tiny_run, tmp_path):
 
 
 def test_the_covering_subset_exercises_the_risky_features():
-    covered = set().union(*(d.features for d in END_TO_END))
+    issue = _base()
+    update_config(issue, ISSUE_OVERLAY)
+    assert set(issue["sweep"]["seeds"]) - set(issue["purification"]["seeds"]), "the issue's sweep seed is not outside"
+    covered = set(ISSUE_FEATURES).union(*(d.features for d in END_TO_END))
     for feature in RISKY:
         assert feature in covered, f"no end-to-end configuration has '{feature}'"
