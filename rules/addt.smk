@@ -58,15 +58,16 @@ if ADDT:
         input:
             ddpm="data/models/ddpm",
             classifier="data/models/classifier.safetensors",
-            train="data/inputs/train.safetensors",
+            train=TRAINING_SET,
         output:
             directory("data/models/addt/{mode}"),
         params:
             finetune=lambda w: finetune_settings(ADDT["finetune"], w.mode),  # what this mode reads
+            partial="data/partial/finetune/{mode}",  # the training state, saved every epoch
         threads: 2
         resources:
             **job_resources("finetune_ddpm"),
-            gpu=1,
+            gpu=job_gpus("finetune_ddpm"),  # data-parallel over the GPUs of one node
         log:
             "logs/finetune_ddpm/{mode}.log",
         benchmark:

@@ -7,7 +7,8 @@ from snakemake.utils import validate
 from diffrob.design import Design, Point, ShardKey
 from diffrob.checkpoints import fid_weights_url
 from diffrob.io import remove_stale_temporaries, try_exclusive_lock
-from diffrob.settings import ConfigError, check_consistency
+from diffrob.settings import CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES, ConfigError, check_consistency
+from diffrob.settings import job_gpus as _job_gpus
 from diffrob.settings import job_resources as _job_resources
 from diffrob.settings import projects_runtime
 
@@ -100,6 +101,22 @@ def job_resources(rule):
     if projects_runtime(config, rule):
         resources["runtime"] = _projected_runtime(rule)
     return resources
+
+
+def job_gpus(rule):
+    """GPUs per job of a data-parallel rule (resources.<rule>.gpus; 1 by default), at most the GPUs a local run
+    was given (--resources gpu=N): on one GPU the fine-tune runs as one process."""
+    given = workflow.global_resources.get("gpu")
+    given = getattr(given, "value", given)
+    wanted = _job_gpus(config, rule)
+    return min(wanted, given) if isinstance(given, int) and given > 0 else wanted
+
+
+# The images ADDT fine-tunes on: the digits' training split, or CIFAR-10's five training batches.
+if DATASET == "cifar10":
+    TRAINING_SET = [f"{config['data']['folder']}/{batch}" for batch in CIFAR10_TRAIN_BATCHES]
+else:
+    TRAINING_SET = "data/inputs/train.safetensors"
 
 
 def point_of(wildcards):

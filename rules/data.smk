@@ -20,7 +20,8 @@ elif DATASET == "cifar10":
 
     rule download_cifar10:
         output:
-            f"{config['data']['folder']}/cifar-10-batches-bin/test_batch.bin",
+            f"{config['data']['folder']}/{CIFAR10_TEST_BATCH}",
+            [f"{config['data']['folder']}/{batch}" for batch in CIFAR10_TRAIN_BATCHES],  # ADDT fine-tunes on them
         params:
             data=config["data"],
         localrule: True
@@ -33,7 +34,7 @@ elif DATASET == "cifar10":
 
     rule prepare_inputs:
         input:
-            f"{config['data']['folder']}/cifar-10-batches-bin/test_batch.bin",
+            f"{config['data']['folder']}/{CIFAR10_TEST_BATCH}",
         output:
             eval="data/inputs/eval.safetensors",
         params:

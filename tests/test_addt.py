@@ -17,7 +17,9 @@ from diffrob.addt import (
     rank_gaussian,
 )
 from diffrob.data import ImageSet
+from diffrob.distributed import Ranks, launch
 from diffrob.noise import generator
+from diffrob.training_state import StepCheckpoints
 
 
 def _abar(scheduler, t):
@@ -111,3 +113,71 @@ def test_unknown_modes_and_mixing_bounds_are_rejected():
         FinetuneSettings(mode="adversarial", steps=1, batch_size=1)
     with pytest.raises(ValueError, match="lambda_min"):
         FinetuneSettings(mode="addt", steps=1, batch_size=1, lambda_max=1.0)
+
+
+def _copy(unet):
+    model = type(unet).from_config(unet.config)
+    model.load_state_dict(unet.state_dict())
+    return model
+
+
+def _flat(model):
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_a_killed_fine_tune_resumes_from_its_saved_step_and_ends_bit_identical(
+    unet, scheduler, classifier, images, tmp_path
+):
+    train = ImageSet(images, torch.arange(len(images)) % 10, torch.arange(len(images)))
+    settings = FinetuneSettings(mode="addt", steps=5, batch_size=4, cgpo_steps=2)
+    uninterrupted = _flat(finetune(_copy(unet), scheduler, classifier, train, settings, progress=False))
+    checkpoints = StepCheckpoints(tmp_path, identity="job", every=2)
+
+    def kill_at_step_3(step, loss):
+        if step == 3:  # the state after steps 0-1 and 2-3 is saved every 2 steps: the kill lands after step 3 ran
+            raise _Killed
+
+    with pytest.raises(_Killed):
+        finetune(_copy(unet), scheduler, classifier, train, settings, False, kill_at_step_3, checkpoints=checkpoints)
+    assert torch.load(tmp_path / "state.pt", weights_only=True)["step"] == 2
+    ran = []
+    resumed = finetune(
+        _copy(unet), scheduler, classifier, train, settings, False, lambda s, _: ran.append(s), checkpoints=checkpoints
+    )
+    assert ran == [2, 3, 4]  # steps 0 and 1 were not computed again
+    assert torch.equal(_flat(resumed), uninterrupted)
+    assert not torch.equal(_flat(resumed), _flat(unet))
+
+
+def test_a_state_of_another_job_or_a_damaged_one_is_never_resumed(unet, scheduler, classifier, images, tmp_path):
+    train = ImageSet(images, torch.arange(len(images)) % 10, torch.arange(len(images)))
+    settings = FinetuneSettings(mode="clean", steps=3, batch_size=4)
+    finetune(_copy(unet), scheduler, classifier, train, settings, False, checkpoints=StepCheckpoints(tmp_path, "a", 1))
+    assert StepCheckpoints(tmp_path, "a", 1).load()["step"] == 2
+    ran = []
+    other = StepCheckpoints(tmp_path, "b", 1)
+    assert other.load() is None
+    finetune(_copy(unet), scheduler, classifier, train, settings, False, lambda s, _: ran.append(s), checkpoints=other)
+    assert ran == [0, 1, 2]
+    (tmp_path / "state.pt").write_bytes((tmp_path / "state.pt").read_bytes()[:100])  # truncated
+    assert StepCheckpoints(tmp_path, "b", 1).load() is None
+
+
+def _data_parallel_job(ranks, unet, scheduler, classifier, train, settings, out):
+    tuned = finetune(_copy(unet), scheduler, classifier, train, settings, progress=False, ranks=ranks)
+    torch.save(_flat(tuned), out / f"rank{ranks.rank}.pt")
+
+
+def test_two_data_parallel_processes_end_with_the_same_weights(unet, scheduler, classifier, images, tmp_path):
+    train = ImageSet(images, torch.arange(len(images)) % 10, torch.arange(len(images)))
+    settings = FinetuneSettings(mode="addt", steps=2, batch_size=4, cgpo_steps=1)
+    launch(2, _data_parallel_job, _copy(unet), scheduler, classifier, train, settings, tmp_path)
+    first, second = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert torch.equal(first, second)  # DDP averaged the two shares' gradients into one update
+    assert not torch.equal(first, _flat(unet))
+    with pytest.raises(ValueError, match="does not divide among 3"):
+        Ranks(0, 3).share(4)

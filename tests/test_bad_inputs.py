@@ -16,7 +16,7 @@ from diffrob.data import ImageSet, load_image_set, read_cifar10_binary, read_ima
 from diffrob.evaluate import AttackShard, load_evaluation_shard, load_shard, save_shard
 from diffrob.io import read_json, write_json
 from diffrob.models import SmallCNN, build_scheduler, load_classifier, load_diffusion, save_classifier, save_diffusion
-from diffrob.rehearsal import cifar10_test_batch, write_imagenet_folder
+from diffrob.rehearsal import cifar10_batch, write_imagenet_folder
 from diffrob.settings import merged_config
 from diffrob.sources import load_state_dict_file
 from tests.conftest import SCHEDULE_CONFIG
@@ -95,7 +95,7 @@ def a_state_dict(folder: Path) -> Path:
 
 
 def a_cifar10_batch(folder: Path) -> Path:
-    (folder / "test_batch.bin").write_bytes(cifar10_test_batch(5, seed=0))
+    (folder / "test_batch.bin").write_bytes(cifar10_batch(5, seed=0))
     return folder / "test_batch.bin"
 
 

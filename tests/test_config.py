@@ -214,8 +214,12 @@ def test_an_addt_section_is_valid_and_gets_the_papers_defaults():
             r"addt\.evaluate \(n_images 8, batch_size 1, steps 60000, eot_samples 4\): .* fresh draws",
         ),
         (
-            lambda c: c.update(dataset="cifar10"),
-            r"addt with dataset = cifar10: fine-tuning needs training images",
+            lambda c: c.update(dataset="imagenet"),
+            r"addt with dataset = imagenet: fine-tuning needs training images",
+        ),
+        (
+            lambda c: c.update(resources={"finetune_ddpm": {"gpus": 3}}),
+            r"addt\.finetune\.batch_size = 8 does not divide among resources\.finetune_ddpm\.gpus = 3",
         ),
     ],
 )
@@ -226,6 +230,19 @@ def test_addt_settings_that_cannot_run_are_rejected_naming_the_keys(edit, messag
     edit(config)
     with pytest.raises(ConfigError, match=message):
         check_addt(config)
+
+
+def test_only_a_data_parallel_rule_asks_for_several_gpus():
+    from diffrob.settings import check_gpus, job_gpus, job_resources
+
+    config = _with_addt()
+    config["resources"] = {"finetune_ddpm": {"gpus": 4, "mem_mb": 64000}}
+    check_gpus(config)
+    assert job_gpus(config, "finetune_ddpm") == 4 and job_gpus(config, "attack") == 1
+    assert "gpus" not in job_resources(config, "finetune_ddpm")
+    config["resources"]["attack"] = {"gpus": 2}
+    with pytest.raises(ConfigError, match=r"resources\.attack\.gpus: only finetune_ddpm"):
+        check_gpus(config)
 
 
 @pytest.mark.parametrize(

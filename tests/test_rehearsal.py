@@ -19,7 +19,7 @@ EVERY_RULE = {
     "import_diffusion", "download_inception", "classifier_metrics", "purify_clean", "attack", "trajectories",
     "table1_distances", "randomness", "jacobian", "compression", "correlations", "gradient_alignment",
     "base_classifier", "fit_sigmoid", "results", "table2", "tables", "figure", "report", "build_info",
-    "metrics_summary",
+    "metrics_summary", "finetune_ddpm", "addt_attack", "addt_compression", "addt_summary",
 }  # fmt: skip
 CACHED = ["data/inputs", "data/models", "data/adversarial", "data/measurements", "paper/results.csv", "paper/tables"]
 
@@ -51,6 +51,10 @@ def test_every_rule_ran_on_full_size_models_and_no_peak_exceeds_its_chunk_bound(
     assert unet_parameters == 35_746_307  # google/ddpm-cifar10-32's UNet
     with safe_open(str(workdir / "data/inputs/eval.safetensors"), "pt") as inputs:
         assert inputs.get_slice("images").get_shape() == [4, 3, 32, 32]
+    for mode in ("clean", "addt"):  # fine-tuned on the five training batches, a state saved after step 1
+        assert "saved the training state after step 1" in (workdir / f"logs/finetune_ddpm/{mode}.log").read_text()
+        assert not (workdir / f"data/partial/finetune/{mode}").exists()  # cleared once the model was saved
+    assert (workdir / "paper/tables/addt.md").is_file()
 
 
 @pytest.mark.workflow

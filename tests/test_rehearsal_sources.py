@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from diffrob.data import read_cifar10_binary, read_imagenet_folder
+from diffrob.data import count_training_images, load_training_set, read_cifar10_binary, read_imagenet_folder
 from diffrob.rehearsal import (
     interpreter_peak_bytes,
     memory_table,
@@ -14,6 +14,7 @@ from diffrob.rehearsal import (
     write_cifar10_archive,
     write_imagenet_folder,
 )
+from diffrob.settings import CIFAR10_TRAIN_BATCHES
 from tests.test_plan import _config
 
 
@@ -24,6 +25,13 @@ def test_the_cifar10_stand_in_is_an_archive_of_binary_records(tmp_path):
         tar.extractall(tmp_path / "out", filter="data")
     images = read_cifar10_binary(tmp_path / "out" / "cifar-10-batches-bin" / "test_batch.bin")
     assert images.images.shape == (10000, 3, 32, 32) and images.labels[:12].tolist() == [*range(10), 0, 1]
+    batches = [tmp_path / "out" / name for name in CIFAR10_TRAIN_BATCHES]
+    train = load_training_set(batches)  # ADDT's fine-tuning set: the five training batches joined
+    assert count_training_images(batches) == len(train) == 50000
+    assert train.indices.tolist() == list(range(50000)) and train.labels.max() == 9
+    assert not torch.equal(train.images[:10000], train.images[10000:20000])
+    with pytest.raises(ValueError, match="one .safetensors image set or CIFAR-10 .bin batches"):
+        load_training_set([tmp_path / "train.png"])
 
 
 def test_the_imagenet_stand_in_is_read_as_robustbench_images(tmp_path):

@@ -25,8 +25,9 @@ CGPO never changes the UNet: its gradients are taken with respect to eps_delta o
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -34,7 +35,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from diffrob.data import ImageSet
-from diffrob.noise import generator, seeded
+from diffrob.distributed import Ranks
+from diffrob.noise import generator, process_seed, seeded
+from diffrob.training_state import StepCheckpoints, random_states, restore_random_states
 
 MODES: tuple[str, ...] = ("clean", "addt", "addt_no_rbgm", "addt_no_guidance")
 NO_RBGM_RATIO_MAX = 10.0  # the pixel perturbation's weight in the noise, r = sqrt(abar / (1 - abar)), is capped
@@ -211,6 +214,29 @@ def with_dropout(unet: nn.Module, p: float) -> nn.Module:
     return unet
 
 
+def _restore(state: dict[str, Any], unet: nn.Module, ema: Any, optimizer: Any, gens: list, device: Any) -> int:
+    """Load a saved training state into the loop's objects; the number of steps it had finished."""
+    unet.load_state_dict(state["unet"])
+    ema.load_state_dict(state["ema"])
+    optimizer.load_state_dict(state["optimizer"])
+    for gen, saved in zip(gens, state["generators"], strict=True):
+        gen.set_state(saved)
+    restore_random_states(state, device)
+    return int(state["step"])
+
+
+def _state(step: int, unet: nn.Module, ema: Any, optimizer: Any, gens: list, device: Any) -> dict[str, Any]:
+    """Everything that decides the steps after ``step``: weights, EMA, AdamW, generator and dropout states."""
+    return {
+        "step": step,
+        "unet": {k: v.detach().cpu() for k, v in unet.state_dict().items()},
+        "ema": ema.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "generators": [gen.get_state() for gen in gens],
+        **random_states(device),
+    }
+
+
 def finetune(
     unet: nn.Module,
     scheduler: Any,
@@ -219,11 +245,21 @@ def finetune(
     settings: FinetuneSettings,
     progress: bool = True,
     on_step: Callable[[int, float], None] | None = None,
+    ranks: Ranks | None = None,
+    checkpoints: StepCheckpoints | None = None,
 ) -> nn.Module:
     """Fine-tune ``unet`` (a loaded DDPM) as ``settings.mode`` says, guided by the frozen ``classifier``;
-    returns the EMA UNet in eval mode. Deterministic for a given seed (dropout included)."""
+    returns the EMA UNet in eval mode. Deterministic for a given seed (dropout included).
+
+    The global batch's rows and timesteps are drawn from the run's seed, the noise (CGPO, RBGM, the update's)
+    from each process's own (:func:`diffrob.noise.process_seed`). Data-parallel (``ranks.world`` > 1, inside
+    :func:`diffrob.distributed.launch`): each process trains on its share of the batch and DDP averages the
+    gradients, so every process holds the same weights. With ``checkpoints`` the whole state is saved every
+    ``checkpoints.every`` steps by rank 0 and a rerun resumes from it (bit-identical on the CPU).
+    """
     from diffusers.training_utils import EMAModel
 
+    ranks = ranks or Ranks()
     for parameter in classifier.parameters():
         parameter.requires_grad_(False)
     classifier.eval()
@@ -231,22 +267,27 @@ def finetune(
     abar_all = scheduler.alphas_cumprod.float().to(device)
     steps_total = int(scheduler.config.num_train_timesteps)
     x_all, labels_all = (train.images * 2.0 - 1.0).to(device), train.labels.to(device)
-    gen = generator(settings.seed)
-    with seeded(settings.seed):
+    share = ranks.share(settings.batch_size)
+    batches, gen = generator(settings.seed), generator(process_seed(settings.seed, ranks.rank))
+    with seeded(process_seed(settings.seed, ranks.rank)):
         with_dropout(unet, settings.dropout).train()
+        model = _data_parallel(unet, ranks)
         ema = EMAModel(unet.parameters(), decay=settings.ema_max_decay, use_ema_warmup=True, power=settings.ema_power)
         optimizer = torch.optim.AdamW(
             unet.parameters(), lr=settings.lr, betas=settings.betas, weight_decay=settings.weight_decay
         )
-        bar = tqdm(range(settings.steps), desc=f"fine-tune ({settings.mode})", disable=not progress)
+        saved = checkpoints.load() if checkpoints is not None else None
+        first = _restore(saved, unet, ema, optimizer, [batches, gen], device) if saved else 0
+        description = f"fine-tune ({settings.mode})"
+        bar = tqdm(range(first, settings.steps), description, settings.steps, disable=not progress, initial=first)
         for step in bar:
-            rows = torch.randint(0, len(train), (settings.batch_size,), generator=gen).to(device)
-            t = torch.randint(0, steps_total, (settings.batch_size,), generator=gen).to(device)
+            rows = torch.randint(0, len(train), (settings.batch_size,), generator=batches)[share].to(device)
+            t = torch.randint(0, steps_total, (settings.batch_size,), generator=batches)[share].to(device)
             abar = abar_all[t]
             weight = mixing_weight(abar, settings.lambda_unit, settings.lambda_min, settings.lambda_max)
             batch = Batch(x_all[rows], labels_all[rows], t, abar, weight)
             xt, target = training_pair(unet, classifier, batch, gen, settings)
-            loss = nn.functional.mse_loss(unet(xt, t).sample, target)
+            loss = nn.functional.mse_loss(model(xt, t).sample, target)
             if not math.isfinite(float(loss.detach())):
                 raise FloatingPointError(f"fine-tune ({settings.mode}): non-finite loss at step {step}")
             optimizer.zero_grad(set_to_none=True)
@@ -258,5 +299,43 @@ def finetune(
                 on_step(step, float(loss.detach()))
             if step % 20 == 0:
                 bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+            if checkpoints is not None and ranks.main and checkpoints.due(step + 1, settings.steps):
+                checkpoints.save(_state(step + 1, unet, ema, optimizer, [batches, gen], device))
     ema.copy_to(unet.parameters())
     return unet.eval()
+
+
+def _data_parallel(unet: nn.Module, ranks: Ranks) -> nn.Module:
+    """``unet`` wrapped for DDP when there are several processes (the update's forward goes through it; CGPO
+    uses ``unet`` itself, whose parameters it never differentiates), else ``unet``."""
+    if ranks.world == 1:
+        return unet
+    from torch.nn.parallel import DistributedDataParallel
+
+    device = next(unet.parameters()).device
+    return DistributedDataParallel(unet, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def finetune_files(
+    ranks: Ranks,
+    ddpm: str | Path,
+    classifier: str | Path,
+    train: Sequence[str | Path],
+    settings: FinetuneSettings,
+    output: str | Path,
+    checkpoints: StepCheckpoints | None = None,
+) -> None:
+    """One process of a fine-tune from files: load the DDPM folder, the classifier and the training images
+    (:func:`diffrob.data.load_training_set`) onto this rank's device, :func:`finetune`, and (rank 0) save the
+    result with ``save_pretrained``. Each process loads its own copies (see :func:`diffrob.distributed.launch`)."""
+    from diffrob.data import load_training_set
+    from diffrob.models import load_classifier, load_diffusion, save_diffusion
+
+    device = ranks.device()
+    unet, scheduler = load_diffusion(ddpm)
+    guide = load_classifier(classifier).to(device)
+    images = load_training_set(train)
+    unet = unet.to(device)
+    tuned = finetune(unet, scheduler, guide, images, settings, ranks.main, ranks=ranks, checkpoints=checkpoints)
+    if ranks.main:
+        save_diffusion(tuned.cpu(), scheduler, output)

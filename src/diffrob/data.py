@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import torch
 from safetensors.torch import save_file
 
 from diffrob.io import atomic_path
+from diffrob.settings import CIFAR10_TEST_BATCH
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,6 @@ def load_image_set(path: str | Path) -> ImageSet:
     return ImageSet(tensors["images"], tensors["labels"].long(), tensors["indices"].long())
 
 
-CIFAR10_TEST_BATCH = "cifar-10-batches-bin/test_batch.bin"
 CIFAR10_RECORD = 1 + 3 * 32 * 32  # one label byte, then 1024 red, 1024 green, 1024 blue bytes
 
 
@@ -143,6 +144,30 @@ def read_cifar10_binary(path: str | Path, n: int | None = None) -> ImageSet:
         raise ValueError(f"{p}: label {labels.max()} out of range 0-9; not a CIFAR-10 batch")
     images = torch.from_numpy(records[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32) / 255.0)
     return ImageSet(images, torch.from_numpy(labels), torch.arange(len(labels), dtype=torch.int64))
+
+
+def load_training_set(paths: str | Path | Sequence[str | Path]) -> ImageSet:
+    """A training set: one image-set file (:func:`save_image_set`), or CIFAR-10 binary batches read in order and
+    joined (the 50000 training images of ``data_batch_1.bin`` ... ``data_batch_5.bin``, indexed 0 ... 49999)."""
+    files = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    if len(files) == 1 and files[0].suffix == ".safetensors":
+        return load_image_set(files[0])
+    if not files or any(f.suffix != ".bin" for f in files):
+        raise ValueError(f"a training set is one .safetensors image set or CIFAR-10 .bin batches, got {files}")
+    parts = [read_cifar10_binary(f) for f in files]
+    images, labels = torch.cat([p.images for p in parts]), torch.cat([p.labels for p in parts])
+    return ImageSet(images, labels, torch.arange(len(labels), dtype=torch.int64))
+
+
+def count_training_images(paths: str | Path | Sequence[str | Path]) -> int:
+    """How many images :func:`load_training_set` would read from ``paths``, without reading them."""
+    from safetensors import safe_open
+
+    files = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    if len(files) == 1 and files[0].suffix == ".safetensors":
+        with safe_open(str(files[0]), "pt") as tensors:
+            return int(tensors.get_slice("labels").get_shape()[0])
+    return sum(f.stat().st_size // CIFAR10_RECORD for f in files)
 
 
 def imagenet_image_ids(n: int) -> list[str]:

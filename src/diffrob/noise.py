@@ -80,6 +80,13 @@ def shard_start_seed(sampler: str, t_star: int, attack: str, randomness: str, ba
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:7], "big")
 
 
+def process_seed(seed: int, rank: int) -> int:
+    """Seed of the noise a data-parallel training process of ``rank`` draws from a run seeded ``seed``: the first
+    7 bytes of the sha256 of both, so every process draws its own noise and a run with another seed other noise."""
+    key = f"training-noise/seed{int(seed)}/rank{int(rank)}"
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:7], "big")
+
+
 def generator(seed: int) -> torch.Generator:
     """A CPU generator seeded with ``seed``: the only way diffrob makes one."""
     gen = torch.Generator(device="cpu")

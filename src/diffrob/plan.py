@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from diffrob.design import Design, Point
-from diffrob.settings import IMAGE_SIDES
+from diffrob.settings import IMAGE_SIDES, job_gpus, training_images
 
 CHANNELS = {"digits": 1, "cifar10": 3, "imagenet": 3}
 GRADIENT_STEP_EVALS = 4  # forward + checkpoint recomputation + backward (~2 forwards) per reverse step
@@ -304,7 +304,8 @@ def runtime_minutes(
     costs: tuple[NetworkCost, NetworkCost],
     margin: float = 1.5,
 ) -> int:
-    """Wall time (minutes) to ask for one job: its projected time at ``gflops``, times ``margin``, plus 10 minutes.
+    """Wall time (minutes) to ask for one job: its projected time at ``gflops`` on each of its GPUs (a
+    data-parallel job's work is shared by ``resources.<rule>.gpus``), times ``margin``, plus 10 minutes.
 
     The job is found by its rule and wildcards; a rule without a planned job gets 10 minutes.
     """
@@ -317,7 +318,7 @@ def runtime_minutes(
         ),
         default=0.0,
     )
-    return int(flops / (gflops * 1e9) / 60 * margin) + 10
+    return int(flops / (gflops * 1e9 * job_gpus(config, rule)) / 60 * margin) + 10
 
 
 CLASSIFIER_RULES = ("classifier_metrics", "base_classifier")
@@ -382,7 +383,8 @@ def process_peak_bound(
     """Bound on the resident memory of one CPU job of ``rule``: the interpreter's ``baseline_bytes``, each
     loaded network's weights twice (the file's tensors and the module's while loading; three times in the
     import rules, which also serialise them), the chunk's activations as :func:`peak_bytes` counts them,
-    ``extra_network`` (Table 1's Inception) likewise, and :data:`RESIDENT_ALLOWANCE`."""
+    ``extra_network`` (Table 1's Inception) likewise, the training images three times in a fine-tune (the
+    batches being joined, the joined set, its [-1, 1] copy), and :data:`RESIDENT_ALLOWANCE`."""
     unet, classifier = costs
     work = Workload.from_config(config)
     channels, side, _ = image_shape(config)
@@ -397,6 +399,8 @@ def process_peak_bound(
         return base + eval_set
     bound = base + eval_set + peak_bytes(rule, work, unet, classifier, image_bytes)
     bound += classifier.parameter_bytes + (0 if rule in CLASSIFIER_RULES else unet.parameter_bytes)
+    if rule == "finetune_ddpm":
+        bound += 3 * training_images(config) * image_bytes
     if extra_network is not None:
         bound += 2 * extra_network.parameter_bytes + chunk_of(rule, work) * extra_network.activation_bytes
     return bound

@@ -27,7 +27,8 @@ import torch
 from torch import nn
 
 from diffrob.checkpoints import sha256_file
-from diffrob.data import CIFAR10_RECORD, CIFAR10_TEST_BATCH
+from diffrob.data import CIFAR10_RECORD
+from diffrob.settings import CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES
 
 CIFAR10_TEST_IMAGES = 10000
 CIFAR10_ARCHIVE = "cifar-10-binary.tar.gz"
@@ -45,7 +46,7 @@ def randomise_zero_tensors(model: nn.Module, seed: int) -> nn.Module:
     return model.eval()
 
 
-def cifar10_test_batch(n_images: int, seed: int) -> bytes:
+def cifar10_batch(n_images: int, seed: int) -> bytes:
     """``n_images`` random CIFAR-10 binary records (label byte, then 3x32x32 pixel bytes), labels cycling 0-9."""
     rng = np.random.default_rng(seed)
     records = rng.integers(0, 256, size=(n_images, CIFAR10_RECORD), dtype=np.uint8)
@@ -54,15 +55,14 @@ def cifar10_test_batch(n_images: int, seed: int) -> bytes:
 
 
 def write_cifar10_archive(folder: Path, seed: int = 0) -> tuple[Path, str]:
-    """The CIFAR-10 binary archive's layout (``cifar-10-batches-bin/test_batch.bin`` and ``batches.meta.txt``),
-    random pixels, gzipped tar; returns (path, md5)."""
+    """The CIFAR-10 binary archive's layout (``cifar-10-batches-bin/``: five training batches and the test batch
+    of 10000 records each, and ``batches.meta.txt``), random pixels, gzipped tar; returns (path, md5)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / CIFAR10_ARCHIVE
-    members = {
-        CIFAR10_TEST_BATCH: cifar10_test_batch(CIFAR10_TEST_IMAGES, seed),
-        "cifar-10-batches-bin/batches.meta.txt": ("\n".join(CIFAR10_CLASSES) + "\n").encode(),
-    }
-    with tarfile.open(path, "w:gz") as tar:
+    members = {name: cifar10_batch(CIFAR10_TEST_IMAGES, seed + 1 + k) for k, name in enumerate(CIFAR10_TRAIN_BATCHES)}
+    members[CIFAR10_TEST_BATCH] = cifar10_batch(CIFAR10_TEST_IMAGES, seed)
+    members["cifar-10-batches-bin/batches.meta.txt"] = ("\n".join(CIFAR10_CLASSES) + "\n").encode()
+    with tarfile.open(path, "w:gz", compresslevel=1) as tar:  # random pixels do not compress: spend no time trying
         for name, data in members.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)

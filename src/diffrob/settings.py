@@ -44,6 +44,15 @@ def held_out_images(config: Mapping[str, Any]) -> int:
     return CIFAR10_TEST_IMAGES if dataset == "cifar10" else IMAGENET_LIST_IMAGES
 
 
+def training_images(config: Mapping[str, Any]) -> int:
+    """How many training images the data set offers (digits: the rest of the split; CIFAR-10: its five training
+    batches; ImageNet: none here)."""
+    dataset = config["dataset"]
+    if dataset == "digits":
+        return DIGITS_IMAGES - held_out_images(config)
+    return 5 * CIFAR10_TEST_IMAGES if dataset == "cifar10" else 0
+
+
 def check_sources(config: Mapping[str, Any]) -> None:
     """Each model source and data set has the keys it needs; pretrained models match the data set."""
     for section, sources in SOURCE_KEYS.items():
@@ -133,7 +142,26 @@ DEFAULT_JOB_RESOURCES = {"mem_mb": 4000, "runtime": 30}
 def job_resources(config: Mapping[str, Any], rule: str) -> dict[str, int]:
     """The fixed cluster request of ``rule`` (``mem_mb``, ``runtime`` minutes): built-in, table default, its entry."""
     table = config.get("resources") or {}
-    return {**DEFAULT_JOB_RESOURCES, **table.get("default", {}), **table.get(rule, {})}
+    merged = {**DEFAULT_JOB_RESOURCES, **table.get("default", {}), **table.get(rule, {})}
+    merged.pop("gpus", None)  # not a Snakemake resource: see job_gpus
+    return merged
+
+
+DATA_PARALLEL_RULES = ("finetune_ddpm",)  # the rules that spread one job over several GPUs of a node
+
+
+def job_gpus(config: Mapping[str, Any], rule: str) -> int:
+    """The GPUs one job of ``rule`` asks for: ``resources.<rule>.gpus`` for a data-parallel rule, else 1."""
+    return int(((config.get("resources") or {}).get(rule) or {}).get("gpus", 1))
+
+
+def check_gpus(config: Mapping[str, Any]) -> None:
+    """Only data-parallel rules ask for several GPUs."""
+    for rule, entry in (config.get("resources") or {}).items():
+        if isinstance(entry, Mapping) and "gpus" in entry and rule not in DATA_PARALLEL_RULES:
+            raise ConfigError(
+                f"resources.{rule}.gpus: only {', '.join(DATA_PARALLEL_RULES)} runs data-parallel on several GPUs"
+            )
 
 
 def projects_runtime(config: Mapping[str, Any], rule: str) -> bool:
@@ -144,6 +172,9 @@ def projects_runtime(config: Mapping[str, Any], rule: str) -> bool:
 
 # Side (pixels) of the images each data set yields: digits 8x8, CIFAR-10 32x32, ImageNet 224x224 crops.
 IMAGE_SIDES = {"digits": 8, "cifar10": 32, "imagenet": 224}
+# The CIFAR-10 binary archive's batches (10000 images each): the test batch, and the training batches ADDT uses.
+CIFAR10_TEST_BATCH = "cifar-10-batches-bin/test_batch.bin"
+CIFAR10_TRAIN_BATCHES = tuple(f"cifar-10-batches-bin/data_batch_{k}.bin" for k in range(1, 6))
 
 
 def check_jacobian_patch(config: Mapping[str, Any]) -> None:
@@ -206,8 +237,12 @@ def addt_on_the_sigmoids_budget(config: Mapping[str, Any]) -> bool:
     return math.isclose(float(addt["evaluate"]["linf"]["epsilon"]), float(config["attack"]["epsilon"]), rel_tol=1e-9)
 
 
+ADDT_DATASETS = ("digits", "cifar10")  # the data sets with training images to fine-tune on
+
+
 def check_addt(config: Mapping[str, Any]) -> None:
-    """ADDT's evaluation fits the evaluation set and its draws; its fine-tunes have training images (the digits)."""
+    """ADDT's evaluation fits the evaluation set and its draws; its fine-tunes have training images (the digits,
+    CIFAR-10) and a batch that divides among the fine-tune's GPUs."""
     addt = config.get("addt")
     if not addt:
         return
@@ -226,10 +261,16 @@ def check_addt(config: Mapping[str, Any]) -> None:
     low, high = float(finetune.get("lambda_min", 0.0)), float(finetune.get("lambda_max", 0.3))
     if low > high:
         raise ConfigError(f"addt.finetune.lambda_min = {low} exceeds addt.finetune.lambda_max = {high}")
-    if config["dataset"] != "digits":
+    if config["dataset"] not in ADDT_DATASETS:
         raise ConfigError(
-            f"addt with dataset = {config['dataset']}: fine-tuning needs training images, which only the digits "
-            "data set prepares so far; remove the addt section"
+            f"addt with dataset = {config['dataset']}: fine-tuning needs training images (the digits' split, or "
+            "CIFAR-10's five training batches); remove the addt section"
+        )
+    gpus = job_gpus(config, "finetune_ddpm")
+    if int(finetune["batch_size"]) % gpus:
+        raise ConfigError(
+            f"addt.finetune.batch_size = {finetune['batch_size']} does not divide among "
+            f"resources.finetune_ddpm.gpus = {gpus} data-parallel processes"
         )
 
 
@@ -242,6 +283,7 @@ RULES: tuple[Callable[[Mapping[str, Any]], None], ...] = (
     check_jacobian_patch,
     check_draw_ranges,
     check_addt,
+    check_gpus,
 )
 
 
