@@ -135,7 +135,7 @@ def test_a_killed_fine_tune_resumes_from_its_saved_step_and_ends_bit_identical(
     train = ImageSet(images, torch.arange(len(images)) % 10, torch.arange(len(images)))
     settings = FinetuneSettings(mode="addt", steps=5, batch_size=4, cgpo_steps=2)
     uninterrupted = _flat(finetune(_copy(unet), scheduler, classifier, train, settings, progress=False))
-    checkpoints = StepCheckpoints(tmp_path, identity="job", every=2)
+    checkpoints = StepCheckpoints(str(tmp_path), identity="job", every=2)  # as the workflow passes it
 
     def kill_at_step_3(step, loss):
         if step == 3:  # the state after steps 0-1 and 2-3 is saved every 2 steps: the kill lands after step 3 ran

@@ -35,6 +35,9 @@ class StepCheckpoints:
     identity: str
     every: int
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "folder", Path(self.folder))  # a str from the workflow's params is a path too
+
     def due(self, finished_steps: int, total_steps: int) -> bool:
         """Whether the state after ``finished_steps`` steps is to be saved (never after the last step: the
         finished model is the job's output)."""
