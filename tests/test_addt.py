@@ -167,8 +167,14 @@ def test_a_state_of_another_job_or_a_damaged_one_is_never_resumed(unet, schedule
     assert StepCheckpoints(tmp_path, "b", 1).load() is None
 
 
-def _data_parallel_job(ranks, unet, scheduler, classifier, train, settings, out):
-    tuned = finetune(_copy(unet), scheduler, classifier, train, settings, progress=False, ranks=ranks)
+def _data_parallel_job(ranks, unet, scheduler, classifier, train, settings, out, checkpoints=None, kill_at=None):
+    def on_step(step, loss):
+        if step == kill_at:
+            raise _Killed
+
+    tuned = finetune(
+        _copy(unet), scheduler, classifier, train, settings, False, on_step, ranks=ranks, checkpoints=checkpoints
+    )
     torch.save(_flat(tuned), out / f"rank{ranks.rank}.pt")
 
 
@@ -181,3 +187,20 @@ def test_two_data_parallel_processes_end_with_the_same_weights(unet, scheduler, 
     assert not torch.equal(first, _flat(unet))
     with pytest.raises(ValueError, match="does not divide among 3"):
         Ranks(0, 3).share(4)
+
+
+def test_a_killed_data_parallel_fine_tune_resumes_every_process_where_it_stopped(
+    unet, scheduler, classifier, images, tmp_path
+):
+    train = ImageSet(images, torch.arange(len(images)) % 10, torch.arange(len(images)))
+    settings = FinetuneSettings(mode="addt", steps=3, batch_size=4, cgpo_steps=1)
+    args = (_copy(unet), scheduler, classifier, train, settings)
+    launch(2, _data_parallel_job, *args, tmp_path)
+    uninterrupted = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    checkpoints = StepCheckpoints(tmp_path / "state", "job", every=1)
+    with pytest.raises(Exception, match="_Killed"):  # raised in both processes after step 2's state was saved
+        launch(2, _data_parallel_job, *args, tmp_path, checkpoints, 2)
+    saved = torch.load(tmp_path / "state" / "state.pt", weights_only=True)
+    assert saved["step"] == 2 and len(saved["processes"]) == 2  # each process's own noise and dropout states
+    launch(2, _data_parallel_job, *args, tmp_path, checkpoints)
+    assert torch.equal(torch.load(tmp_path / "rank1.pt", weights_only=True), uninterrupted)

@@ -214,27 +214,45 @@ def with_dropout(unet: nn.Module, p: float) -> nn.Module:
     return unet
 
 
-def _restore(state: dict[str, Any], unet: nn.Module, ema: Any, optimizer: Any, gens: list, device: Any) -> int:
-    """Load a saved training state into the loop's objects; the number of steps it had finished."""
-    unet.load_state_dict(state["unet"])
-    ema.load_state_dict(state["ema"])
-    optimizer.load_state_dict(state["optimizer"])
-    for gen, saved in zip(gens, state["generators"], strict=True):
-        gen.set_state(saved)
-    restore_random_states(state, device)
-    return int(state["step"])
+def _process_states(gen: torch.Generator, device: Any, ranks: Ranks) -> list[dict[str, torch.Tensor]]:
+    """Every process's own random states (its noise generator, its dropout generator), in rank order; a
+    collective call when data-parallel (every process makes it)."""
+    own = {"noise": gen.get_state(), **random_states(device)}
+    if ranks.world == 1:
+        return [own]
+    import torch.distributed as dist
+
+    gathered: list[Any] = [None] * ranks.world
+    dist.all_gather_object(gathered, own)
+    return gathered
 
 
-def _state(step: int, unet: nn.Module, ema: Any, optimizer: Any, gens: list, device: Any) -> dict[str, Any]:
-    """Everything that decides the steps after ``step``: weights, EMA, AdamW, generator and dropout states."""
+def _state(step: int, unet: nn.Module, ema: Any, optimizer: Any, batches: Any, processes: list) -> dict[str, Any]:
+    """Everything that decides the steps after ``step``: weights, EMA, AdamW, the batches' generator and each
+    process's random states."""
     return {
         "step": step,
         "unet": {k: v.detach().cpu() for k, v in unet.state_dict().items()},
         "ema": ema.state_dict(),
         "optimizer": optimizer.state_dict(),
-        "generators": [gen.get_state() for gen in gens],
-        **random_states(device),
+        "batches": batches.get_state(),
+        "processes": processes,
     }
+
+
+def _restore(state: dict[str, Any], unet: nn.Module, ema: Any, optimizer: Any, batches: Any, gen: Any,
+             device: Any, ranks: Ranks) -> int:  # fmt: skip
+    """Load a saved training state into this process's loop; the number of steps it had finished."""
+    if len(state["processes"]) != ranks.world:
+        raise ValueError(f"a training state of {len(state['processes'])} processes cannot resume in {ranks.world}")
+    unet.load_state_dict(state["unet"])
+    ema.load_state_dict(state["ema"])
+    optimizer.load_state_dict(state["optimizer"])
+    batches.set_state(state["batches"])
+    own = state["processes"][ranks.rank]
+    gen.set_state(own["noise"])
+    restore_random_states(own, device)
+    return int(state["step"])
 
 
 def finetune(
@@ -277,7 +295,7 @@ def finetune(
             unet.parameters(), lr=settings.lr, betas=settings.betas, weight_decay=settings.weight_decay
         )
         saved = checkpoints.load() if checkpoints is not None else None
-        first = _restore(saved, unet, ema, optimizer, [batches, gen], device) if saved else 0
+        first = _restore(saved, unet, ema, optimizer, batches, gen, device, ranks) if saved else 0
         description = f"fine-tune ({settings.mode})"
         bar = tqdm(range(first, settings.steps), description, settings.steps, disable=not progress, initial=first)
         for step in bar:
@@ -299,8 +317,10 @@ def finetune(
                 on_step(step, float(loss.detach()))
             if step % 20 == 0:
                 bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
-            if checkpoints is not None and ranks.main and checkpoints.due(step + 1, settings.steps):
-                checkpoints.save(_state(step + 1, unet, ema, optimizer, [batches, gen], device))
+            if checkpoints is not None and checkpoints.due(step + 1, settings.steps):
+                processes = _process_states(gen, device, ranks)  # every process's, gathered
+                if ranks.main:
+                    checkpoints.save(_state(step + 1, unet, ema, optimizer, batches, processes))
     ema.copy_to(unet.parameters())
     return unet.eval()
 
