@@ -51,9 +51,9 @@ def test_every_rule_ran_on_full_size_models_and_no_peak_exceeds_its_chunk_bound(
     assert unet_parameters == 35_746_307  # google/ddpm-cifar10-32's UNet
     with safe_open(str(workdir / "data/inputs/eval.safetensors"), "pt") as inputs:
         assert inputs.get_slice("images").get_shape() == [4, 3, 32, 32]
-    # fine-tuned on the five training batches, a state saved after step 1, cleared once the model was saved
-    assert "saved the training state after step 1" in (workdir / "logs/finetune_ddpm/addt.log").read_text()
-    assert not (workdir / "data/partial/finetune/addt").exists()
+    for mode in ("clean", "addt"):  # fine-tuned on the five training batches, a state saved after step 1
+        assert "saved the training state after step 1" in (workdir / f"logs/finetune_ddpm/{mode}.log").read_text()
+        assert not (workdir / f"data/partial/finetune/{mode}").exists()  # cleared once the model was saved
     assert (workdir / "paper/tables/addt.md").is_file()
 
 
