@@ -32,6 +32,8 @@ def test_the_cifar10_stand_in_is_an_archive_of_binary_records(tmp_path):
     assert not torch.equal(train.images[:10000], train.images[10000:20000])
     with pytest.raises(ValueError, match="one .safetensors image set or CIFAR-10 .bin batches"):
         load_training_set([tmp_path / "train.png"])
+    with pytest.raises(ValueError, match="one .safetensors image set or CIFAR-10 .bin batches"):
+        count_training_images([tmp_path / "train.png"])
 
 
 def test_the_imagenet_stand_in_is_read_as_robustbench_images(tmp_path):

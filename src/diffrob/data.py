@@ -146,14 +146,21 @@ def read_cifar10_binary(path: str | Path, n: int | None = None) -> ImageSet:
     return ImageSet(images, torch.from_numpy(labels), torch.arange(len(labels), dtype=torch.int64))
 
 
+def _training_files(paths: str | Path | Sequence[str | Path]) -> list[Path]:
+    """The files of a training set: one .safetensors image set, or CIFAR-10 .bin batches; anything else raises."""
+    files = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    one_set = len(files) == 1 and files[0].suffix == ".safetensors"
+    if not one_set and (not files or any(f.suffix != ".bin" for f in files)):
+        raise ValueError(f"a training set is one .safetensors image set or CIFAR-10 .bin batches, got {files}")
+    return files
+
+
 def load_training_set(paths: str | Path | Sequence[str | Path]) -> ImageSet:
     """A training set: one image-set file (:func:`save_image_set`), or CIFAR-10 binary batches read in order and
     joined (the 50000 training images of ``data_batch_1.bin`` ... ``data_batch_5.bin``, indexed 0 ... 49999)."""
-    files = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
-    if len(files) == 1 and files[0].suffix == ".safetensors":
+    files = _training_files(paths)
+    if files[0].suffix == ".safetensors":
         return load_image_set(files[0])
-    if not files or any(f.suffix != ".bin" for f in files):
-        raise ValueError(f"a training set is one .safetensors image set or CIFAR-10 .bin batches, got {files}")
     parts = [read_cifar10_binary(f) for f in files]
     images, labels = torch.cat([p.images for p in parts]), torch.cat([p.labels for p in parts])
     return ImageSet(images, labels, torch.arange(len(labels), dtype=torch.int64))
@@ -163,8 +170,8 @@ def count_training_images(paths: str | Path | Sequence[str | Path]) -> int:
     """How many images :func:`load_training_set` would read from ``paths``, without reading them."""
     from safetensors import safe_open
 
-    files = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
-    if len(files) == 1 and files[0].suffix == ".safetensors":
+    files = _training_files(paths)
+    if files[0].suffix == ".safetensors":
         with safe_open(str(files[0]), "pt") as tensors:
             return int(tensors.get_slice("labels").get_shape()[0])
     return sum(f.stat().st_size // CIFAR10_RECORD for f in files)

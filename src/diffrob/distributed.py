@@ -6,7 +6,6 @@ CPU, where the tests run it) and in this process when ``world`` is 1; the functi
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,5 +80,4 @@ def launch(world: int, target: Callable[..., None], *args: Any) -> None:
         target(Ranks(), *args)
         return
     threads = max(1, torch.get_num_threads() // world) if not torch.cuda.is_available() else 1
-    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
     torch.multiprocessing.spawn(_worker, args=(world, _free_port(), threads, target, args), nprocs=world, join=True)
