@@ -163,6 +163,10 @@ def test_a_state_of_another_job_or_a_damaged_one_is_never_resumed(unet, schedule
     assert other.load() is None
     finetune(_copy(unet), scheduler, classifier, train, settings, False, lambda s, _: ran.append(s), checkpoints=other)
     assert ran == [0, 1, 2]
+    state = torch.load(tmp_path / "state.pt", weights_only=True)
+    torch.save({**state, "processes": state["processes"] * 2}, tmp_path / "state.pt")  # saved by two processes
+    with pytest.raises(ValueError, match="a training state of 2 processes cannot resume in 1"):
+        finetune(_copy(unet), scheduler, classifier, train, settings, False, checkpoints=other)
     (tmp_path / "state.pt").write_bytes((tmp_path / "state.pt").read_bytes()[:100])  # truncated
     assert StepCheckpoints(tmp_path, "b", 1).load() is None
 
