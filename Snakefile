@@ -8,6 +8,9 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "rules/report/workflow.rst"  # `snakemake --report report.html`: the figures and tables by section
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/models.smk"
@@ -27,7 +30,8 @@ localrules:
     measurements,
     results,
     table2,
-    tables,
+    table,
+    run_macros,
     figure,
     report,
     build_info,
@@ -39,6 +43,7 @@ rule all:
     input:
         "paper/results.csv",
         expand("paper/tables/table2.{ext}", ext=["csv", "md", "tex"]),
+        "paper/tables/run.tex",
         "paper/report.html",
         "paper/metrics.json",
         "paper/build.json",
@@ -75,5 +80,8 @@ rule measurements:
         all_shards("metrics"),
         all_measurements(),
         "data/measurements/sigmoid.json",
+        "data/measurements/paired.json",
+        n_evaluation_files(),
+        screen_files(),
         addt_compression_files(),
         [ADDT_SUMMARY] if ADDT else [],

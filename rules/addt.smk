@@ -33,12 +33,26 @@ def addt_compression_files():
     return [f"data/measurements/addt/{m}/compression.json" for m in addt_models()]
 
 
+def addt_n_evaluation_files():
+    """The N-evaluation of each model's EOT sets (none with measure.n_evaluation.draws = 0)."""
+    if not ADDT or not config["measure"]["n_evaluation"]["draws"]:
+        return []
+    seeds = ADDT["evaluate"]["seeds"]
+    return [
+        f"data/measurements/n_evaluation/addt/{m}/{n}-eot-seed{s}.json" for m in addt_models() for n in ("linf", "l2")
+        for s in seeds
+    ]
+
+
 def addt_files():
     """Every file of ADDT's evaluation: shards, their accuracies, compression rates and the summary (none without
     an addt section)."""
     if not ADDT:
         return []
-    return addt_shards("safetensors") + addt_shards("json") + addt_compression_files() + [ADDT_SUMMARY]
+    return (
+        addt_shards("safetensors") + addt_shards("json") + addt_compression_files() + addt_n_evaluation_files()
+        + [ADDT_SUMMARY]
+    )
 
 
 ADDT_SUMMARY = "data/measurements/addt/summary.json"
@@ -140,3 +154,29 @@ if ADDT:
             "benchmarks/addt_summary.tsv"
         script:
             "../scripts/addt_summary.py"
+
+    rule addt_n_evaluation:
+        input:
+            shard=lambda w: addt_shard(w.model, w.norm, "eot", w.seed),
+            ddpm=lambda w: addt_model_dir(w.model),
+            classifier="data/models/classifier.safetensors",
+            eval="data/inputs/eval.safetensors",
+        output:
+            "data/measurements/n_evaluation/addt/{model}/{norm}-eot-seed{seed}.json",
+        params:
+            chain=ADDT_CHAIN,
+            draws=N_DRAWS,
+            key=lambda w: {"model": w.model, "attack": f"addt_{w.norm}", "seed": int(w.seed)},
+            batch_size=ADDT["evaluate"]["batch_size"],
+            n_images=ADDT["evaluate"]["n_images"],
+            partial="data/partial/n_evaluation/addt/{model}/{norm}-eot-seed{seed}",  # finished draws
+        threads: 2
+        resources:
+            **job_resources("addt_n_evaluation"),
+            gpu=1,
+        log:
+            "logs/addt_n_evaluation/{model}-{norm}-seed{seed}.log",
+        benchmark:
+            "benchmarks/addt_n_evaluation/{model}-{norm}-seed{seed}.tsv"
+        script:
+            "../scripts/n_evaluation.py"

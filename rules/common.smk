@@ -11,6 +11,7 @@ from diffrob.settings import CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES, ConfigEr
 from diffrob.settings import job_gpus as _job_gpus
 from diffrob.settings import job_resources as _job_resources
 from diffrob.settings import projects_runtime
+from diffrob.settings import screened_purifiers
 
 validate(config, schema="../config/schema.yaml", set_default=True)
 try:

@@ -187,3 +187,77 @@ rule base_classifier:
         "benchmarks/base_classifier.tsv"
     script:
         "../scripts/base_classifier.py"
+
+
+def paired_comparisons(wildcards=None):
+    """Accuracies compared image by image: fixed against free randomness (each base seed attacked under both at
+    the main point) and ADDT against its clean control (each norm, setting and seed)."""
+    pairs = [
+        {"comparison": "fixed_vs_free", "attack": p.first.attack, "seed": p.first.seed,
+         "first": shard_file("adversarial", p.first), "second": shard_file("adversarial", p.second)}
+        for p in DESIGN.randomness_pairs()
+    ]
+    pairs += [
+        {"comparison": "addt_vs_clean", "attack": f"{norm}_{setting}", "seed": seed,
+         "first": addt_shard("addt", norm, setting, seed), "second": addt_shard("clean", norm, setting, seed)}
+        for norm, setting, seed in DESIGN.addt_comparisons()
+    ]
+    return pairs
+
+
+rule paired_comparisons:
+    input:
+        lambda w: [c[side] for c in paired_comparisons() for side in ("first", "second")],
+    output:
+        "data/measurements/paired.json",
+    params:
+        comparisons=paired_comparisons,
+    localrule: True
+    log:
+        "logs/paired_comparisons.log",
+    benchmark:
+        "benchmarks/paired_comparisons.tsv"
+    script:
+        "../scripts/paired_comparisons.py"
+
+
+N_DRAWS = config["measure"]["n_evaluation"]["draws"]
+
+
+def n_evaluation_file(key):
+    """The N-evaluation of one free-randomness attack shard."""
+    p = key.point
+    return f"data/measurements/n_evaluation/{p.sampler}-t{p.t_star}/{key.attack}-{key.randomness}-seed{key.seed}.json"
+
+
+def n_evaluation_files():
+    """Every N-evaluation of the workflow's own attacks (none with measure.n_evaluation.draws = 0)."""
+    return [n_evaluation_file(k) for k in DESIGN.free_sets()] if N_DRAWS else []
+
+
+rule n_evaluation:
+    input:
+        shard=lambda w: shard_file("adversarial", shard_of(w)),
+        ddpm="data/models/ddpm",
+        classifier="data/models/classifier.safetensors",
+        eval="data/inputs/eval.safetensors",
+    output:
+        "data/measurements/n_evaluation/{sampler}-t{t}/{attack}-{randomness}-seed{seed}.json",
+    params:
+        chain=chain_params,
+        draws=N_DRAWS,
+        key=lambda w: {"model": "base", "attack": w.attack, "seed": int(w.seed)},
+        batch_size=config["attack"]["batch_size"],  # images classified at once
+        partial="data/partial/n_evaluation/{sampler}-t{t}/{attack}-{randomness}-seed{seed}",  # finished draws
+    wildcard_constraints:
+        randomness="free",
+    threads: 2
+    resources:
+        **job_resources("n_evaluation"),
+        gpu=1,
+    log:
+        "logs/n_evaluation/{sampler}-t{t}-{attack}-{randomness}-seed{seed}.log",
+    benchmark:
+        "benchmarks/n_evaluation/{sampler}-t{t}-{attack}-{randomness}-seed{seed}.tsv"
+    script:
+        "../scripts/n_evaluation.py"

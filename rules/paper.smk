@@ -1,10 +1,12 @@
-# The paper: long-format results, tables and figures with the paper's values beside ours, the report.
+# The paper: long-format results, tables and figures with the paper's values beside ours, the report. The tables,
+# figures and report are also Snakemake report outputs (`snakemake --report report.html`), captioned from
+# diffrob.captions through rules/report/*.rst and grouped by the paper's sections.
+from diffrob.captions import FIGURE_CAPTIONS, TABLE_CAPTIONS, section_of
+
 
 TARGETS = f"{workflow.basedir}/paper/paper_targets.csv"
-TABLES = ["table1", "table4", "table5", "table6", "table7", "tableS3", "tableS4", "tableS5", "tableS6",
-          "fig2", "fig3a", "fig3b", "fig3c", "accuracy", "setup", "addt"]
-FIGURES = ["fig1c_l2", "figS1_linf", "figS3_uniform", "fig2_randomness", "fig3a_jacobian", "fig3b_sigmoid",
-           "fig3c_base_classifier", "figS4_timesteps", "addt_models"]
+TABLES = list(TABLE_CAPTIONS)  # every comparison table but Table 2, which has a rule of its own
+FIGURES = list(FIGURE_CAPTIONS)
 
 
 rule results:
@@ -12,13 +14,19 @@ rule results:
         classifier="data/metrics/classifier.json",
         purified=purified_files(),
         shards=all_shards("metrics"),
-        measurements=all_measurements() + ["data/measurements/sigmoid.json"] + ([ADDT_SUMMARY] if ADDT else []),
+        measurements=all_measurements()
+        + ["data/measurements/sigmoid.json", "data/measurements/paired.json"]
+        + n_evaluation_files()
+        + addt_n_evaluation_files()
+        + screen_files()
+        + ([ADDT_SUMMARY] if ADDT else []),
         sigmoid="data/measurements/sigmoid.json",
     output:
         results="paper/results.csv",
         omissions="paper/omissions.csv",
     params:
-        omissions=[o.as_dict() for o in DESIGN.omissions()],
+        omissions=[o.as_dict() for o in DESIGN.omissions()]
+        + [{"artifact": "screen", "item": name, "reason": why} for name, why in SCREEN_LEFT_OUT],
         dataset=config["dataset"],
         main_sampler=MAIN,
         main_t=T_STAR,
@@ -37,7 +45,7 @@ rule table2:
         omissions="paper/omissions.csv",
         targets=TARGETS,
     output:
-        csv="paper/tables/table2.csv",
+        csv=report("paper/tables/table2.csv", caption="report/table2.rst", category=section_of("table2")),
         md="paper/tables/table2.md",
         tex="paper/tables/table2.tex",
     params:
@@ -59,20 +67,43 @@ rule table2:
         "../scripts/table2.py"
 
 
-rule tables:
+rule table:
     input:
         results="paper/results.csv",
         omissions="paper/omissions.csv",
         targets=TARGETS,
     output:
-        expand("paper/tables/{table}.{ext}", table=TABLES, ext=["csv", "md", "tex"]),
+        csv=report(
+            "paper/tables/{table}.csv",
+            caption="report/result.rst",
+            category=lambda w: section_of(w.table),
+            labels=lambda w: {"artifact": w.table, "kind": "table"},
+        ),
+        md="paper/tables/{table}.md",
+        tex="paper/tables/{table}.tex",
+    params:
+        caption=lambda w: TABLE_CAPTIONS[w.table],  # also the Snakemake report's caption
+    wildcard_constraints:
+        table="|".join(TABLES),
+    log:
+        "logs/table/{table}.log",
+    benchmark:
+        "benchmarks/table/{table}.tsv"
+    script:
+        "../scripts/table.py"
+
+
+rule run_macros:
+    input:
+        "paper/results.csv",
+    output:
         "paper/tables/run.tex",
     log:
-        "logs/tables.log",
+        "logs/run_macros.log",
     benchmark:
-        "benchmarks/tables.tsv"
+        "benchmarks/run_macros.tsv"
     script:
-        "../scripts/tables.py"
+        "../scripts/run_macros.py"
 
 
 rule figure:
@@ -85,11 +116,18 @@ rule figure:
         classifier="data/metrics/classifier.json",
         results="paper/results.csv",
         omissions="paper/omissions.csv",
+        n_evaluation=n_evaluation_files() + addt_n_evaluation_files(),
     output:
-        png="paper/figures/{figure}.png",
+        png=report(
+            "paper/figures/{figure}.png",
+            caption="report/result.rst",
+            category=lambda w: section_of(w.figure),
+            labels=lambda w: {"artifact": w.figure, "kind": "figure"},
+        ),
         pdf="paper/figures/{figure}.pdf",
     params:
         attack=MAIN_ATTACK,
+        caption=lambda w: FIGURE_CAPTIONS[w.figure],  # the Snakemake report's caption
     wildcard_constraints:
         figure="|".join(FIGURES),
     log:
@@ -111,7 +149,7 @@ rule report:
         **({"speed": "paper/benchmarks.json"} if Path("paper/benchmarks.json").exists() else {}),
     output:
         md="paper/report.md",
-        html="paper/report.html",
+        html=report("paper/report.html", caption="report/claims.rst", category="0 Claims"),
     log:
         "logs/report.log",
     benchmark:

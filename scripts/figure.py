@@ -12,7 +12,10 @@ configure(1, snakemake.log[0])
 i, out = snakemake.input, [snakemake.output.png, snakemake.output.pdf]
 main_trajectory = i.trajectories[0]
 omissions = read_omissions(i.omissions)
-why = {artifact: " ".join(omission_notes(omissions, [artifact])) for artifact in ("fig1c", "table7", "addt")}
+why = {
+    artifact: " ".join(omission_notes(omissions, [artifact]))
+    for artifact in ("fig1c", "table7", "addt", "n_evaluation")
+}
 clean_accuracy = json.loads(Path(i.classifier).read_text())["clean_acc"]
 makers = {
     "fig1c_l2": lambda: figures.trajectories(i.trajectories, "l2", out, snakemake.params.attack, why["fig1c"]),
@@ -24,5 +27,6 @@ makers = {
     "fig3c_base_classifier": lambda: figures.base_classifier(i.base_classifier, i.sigmoid, out),
     "figS4_timesteps": lambda: figures.timesteps(i.results, out, why["table7"]),
     "addt_models": lambda: figures.addt_models(i.results, out, why["addt"]),
+    "n_evaluation": lambda: figures.n_evaluation(i.n_evaluation, i.results, out, why["n_evaluation"]),
 }
 makers[snakemake.wildcards.figure]()

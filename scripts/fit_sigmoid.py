@@ -8,6 +8,6 @@ from diffrob.runtime import configure
 
 configure(1, snakemake.log[0])
 result = sigmoid_from_files(snakemake.input.compression, snakemake.input.metrics, snakemake.params.attack)
-write_json(result, snakemake.output.fit)
+write_json({**result, "epsilon": snakemake.params.epsilon}, snakemake.output.fit)
 with atomic_path(snakemake.output.points) as tmp:
     pd.DataFrame(result["points"], columns=["sampler", "t_star", "compression", "robustness"]).to_csv(tmp, index=False)

@@ -8,8 +8,9 @@ from diffrob.addt_summary import summarize
 from diffrob.results import paper_rows
 
 
-def _metrics(model, norm, setting, seed, robust, clean):
-    return {"model": model, "norm": norm, "setting": setting, "seed": seed, "acc_robust": robust, "acc_clean": clean}
+def _metrics(model, norm, setting, seed, robust, clean, images=64):
+    key = {"model": model, "norm": norm, "setting": setting, "seed": seed}
+    return {**key, "acc_robust": robust, "acc_clean": clean, "n": images}
 
 
 def _compression(*inputs):
@@ -25,7 +26,7 @@ def test_accuracies_are_averaged_over_seeds_and_clean_comes_from_the_linf_jobs()
     records = summarize(metrics, {"addt": _compression(("uniform", 0.5), ("pgd_robust", 0.3))})["records"]
     by_key = {(r["quantity"], r.get("norm"), r.get("input")): r for r in records}
     linf = by_key[("addt_accuracy_pct", "linf", "adversarial")]
-    assert (linf["value"], linf["n"]) == (45.0, 2) and math.isclose(linf["sd"], math.sqrt(50.0))
+    assert (linf["value"], linf["n"], linf["images"]) == (45.0, 2, 64) and math.isclose(linf["sd"], math.sqrt(50.0))
     clean = by_key[("addt_accuracy_pct", "none", "clean")]
     assert (clean["value"], clean["n"]) == (85.0, 2)
     assert by_key[("addt_accuracy_pct", "l2", "adversarial")]["value"] == 70.0
@@ -69,3 +70,9 @@ def test_the_sigmoid_residual_is_the_dwbox_accuracy_minus_the_sigmoid_at_the_uni
         for r in summarize(metrics, {"addt": _compression(("uniform", 0.5))}, None)["records"]
         if "sigmoid" in r["quantity"]
     ]
+
+
+def test_accuracies_over_different_numbers_of_images_are_refused():
+    metrics = [_metrics("addt", "linf", "dwbox", 0, 40.0, 90.0), _metrics("addt", "linf", "dwbox", 1, 50.0, 80.0, 32)]
+    with pytest.raises(ValueError, match="different numbers of images"):
+        summarize(metrics, {"addt": _compression(("uniform", 0.5))})

@@ -8,7 +8,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from diffrob.settings import ConfigError, check_consistency
+from diffrob.settings import ConfigError, check_consistency, screened_purifiers
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = str(ROOT / "config" / "schema.yaml")
@@ -284,3 +284,28 @@ def test_a_mixing_weight_range_upside_down_is_rejected_before_any_job():
     config["addt"]["finetune"].update(lambda_min=0.3, lambda_max=0.1)
     with pytest.raises(ConfigError, match=r"addt\.finetune\.lambda_min = 0\.3 exceeds addt\.finetune\.lambda_max"):
         check_addt(config)
+
+
+@pytest.mark.parametrize(
+    ("purifier", "message"),
+    [
+        ({"sampler": "ddim"}, r"screen\.purifiers\.p: give a callable, or a sampler and a t_star"),
+        ({"sampler": "ddim", "t_star": 1001}, r"screen\.purifiers\.p\.t_star = 1001: must be in \[1, T\]"),
+        ({"callable": "m:f", "t_star": 5}, r"screen\.purifiers\.p: a callable purifier takes no t_star"),
+        ({"model": "addt/adt", "sampler": "ddpm", "t_star": 5}, r"addt/adt: no such fine-tune"),
+    ],
+)
+def test_a_screened_purifier_must_say_what_it_is(purifier, message):
+    config = _config()
+    config["screen"] = {"purifiers": {"p": purifier}}
+    with pytest.raises(ConfigError, match=message):
+        check_consistency(config)
+
+
+def test_a_screened_fine_tune_the_configuration_does_not_make_is_left_out_with_its_reason():
+    config = _config()
+    config["addt"]["models"] = ["clean"]
+    kept, left_out = screened_purifiers(config)
+    assert "addt" not in kept and "clean-finetune" in kept and "ddim-t50" in kept
+    assert left_out == [("addt", "its model addt/addt is not made here (addt.models = ['clean'])")]
+    check_consistency(config)  # leaving it out is not an error

@@ -9,7 +9,10 @@ import pytest
 
 from tests.helpers import ROOT
 
-PAPER_SCRIPTS = ["figure", "tables", "report", "results", "fit_sigmoid", "metrics_summary", "build_info", "table2"]
+PAPER_SCRIPTS = [
+    "figure", "table", "run_macros", "report", "results", "fit_sigmoid", "metrics_summary", "build_info", "table2",
+    "paired_comparisons",
+]  # fmt: skip
 
 
 def _loads_torch(source: str) -> bool:

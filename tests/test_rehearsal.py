@@ -18,8 +18,9 @@ EVERY_RULE = {
     "download_cifar10", "prepare_inputs", "download_classifier", "import_classifier", "download_diffusion",
     "import_diffusion", "download_inception", "classifier_metrics", "purify_clean", "attack", "trajectories",
     "table1_distances", "randomness", "jacobian", "compression", "correlations", "gradient_alignment",
-    "base_classifier", "fit_sigmoid", "results", "table2", "tables", "figure", "report", "build_info",
-    "metrics_summary", "finetune_ddpm", "addt_attack", "addt_compression", "addt_summary",
+    "base_classifier", "fit_sigmoid", "results", "table2", "table", "run_macros", "figure", "report", "build_info",
+    "metrics_summary", "finetune_ddpm", "addt_attack", "addt_compression", "addt_summary", "paired_comparisons",
+    "n_evaluation", "addt_n_evaluation", "screen",
 }  # fmt: skip
 CACHED = ["data/inputs", "data/models", "data/adversarial", "data/measurements", "paper/results.csv", "paper/tables"]
 

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from diffrob.results import RESULT_COLUMNS
 from tests.helpers import FAST, ROOT, run, snakemake
 
 
@@ -19,10 +20,13 @@ def _run(workdir, *args):
 @pytest.mark.workflow
 def test_workflow_produces_results_and_table2(finished_run):
     results = pd.read_csv(finished_run / "paper" / "results.csv")
-    assert list(results.columns) == ["artifact", "dataset", "row", "column", "value", "sd", "n"]
+    assert list(results.columns) == RESULT_COLUMNS
     table2 = results[results["artifact"] == "table2"]
     assert set(table2["row"]) == {"DDPM fixed", "DDPM free"}
     assert table2["value"].between(0, 100).all()
+    assert (table2["images"] == 12).all()  # data.n_eval: each accuracy's interval is over its 12 images
+    assert (table2["ci_low"] <= table2["value"]).all() and (table2["value"] <= table2["ci_high"]).all()
+    assert table2["ci_high"].sub(table2["ci_low"]).gt(20).all()  # 12 images: wide intervals
     eot = table2["column"] == "pgd_eot"
     assert (table2.loc[~eot, "n"] == 2).all()  # two seeds in .test/config.yaml
     assert (table2.loc[eot, "n"] == 1).all()  # EOT runs once (attack.extra_seeds), as in the paper
@@ -48,6 +52,28 @@ def test_workflow_produces_every_table_figure_and_the_report(finished_run):
     results = pd.read_csv(paper / "results.csv")
     for artifact in ("table1", "table5", "table6", "table7", "tableS3", "tableS5", "tableS6", "fig2", "fig3a", "fig3b"):
         assert (results["artifact"] == artifact).any(), artifact
+
+
+@pytest.mark.workflow
+def test_fixed_and_free_randomness_are_compared_image_by_image(finished_run):
+    results = pd.read_csv(finished_run / "paper" / "results.csv")
+    paired = results[results["artifact"] == "paired"].set_index("column")
+    assert set(paired.index) == {"pgd_seed0", "pgd_seed1"}  # both seeds are attacked under fixed and free
+    assert (paired["images"] == 12).all() and paired["p_value"].between(0, 1).all()
+    assert (paired["ci_low"] <= paired["value"]).all() and (paired["value"] <= paired["ci_high"]).all()
+    assert "McNemar" in (finished_run / "paper" / "tables" / "paired.md").read_text()
+
+
+@pytest.mark.workflow
+def test_snakemakes_report_collects_the_figures_and_tables_by_section(finished_run, tmp_path):
+    target = tmp_path / "report.html"
+    result = _run(finished_run, "--report", str(target))
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = target.read_text()
+    for category in ("0 Claims", "2 Randomness (Sec. 4)", "4 Compression (Sec. 5)"):
+        assert category in html, category
+    assert "with the fitted sigmoid" in html  # Fig. 3b's caption, from diffrob.captions
+    assert "fig3b_sigmoid.png" in html and "table7.csv" in html
 
 
 @pytest.mark.workflow

@@ -15,16 +15,20 @@ def accuracy_records(metrics: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
     (the attack jobs of both norms test the same clean images under the same randomness; the l_inf jobs' is kept)."""
     robust: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     clean: dict[tuple[str, str], list[float]] = defaultdict(list)
+    images = {int(m["n"]) for m in metrics}
+    if len(images) > 1:
+        raise ValueError(f"ADDT's attack jobs evaluated different numbers of images: {sorted(images)}")
+    n = images.pop() if images else None
     for m in metrics:
         robust[(m["model"], m["norm"], m["setting"])].append(float(m["acc_robust"]))
         if m["norm"] == "linf":
             clean[(m["model"], m["setting"])].append(float(m["acc_clean"]))
     records = [
-        record("addt_accuracy_pct", values, model=model, norm=norm, setting=setting, input="adversarial")
+        record("addt_accuracy_pct", values, n, model=model, norm=norm, setting=setting, input="adversarial")
         for (model, norm, setting), values in robust.items()
     ]
     records += [
-        record("addt_accuracy_pct", values, model=model, norm="none", setting=setting, input="clean")
+        record("addt_accuracy_pct", values, n, model=model, norm="none", setting=setting, input="clean")
         for (model, setting), values in clean.items()
     ]
     return records

@@ -42,7 +42,7 @@ class ShardKey:
 
 @dataclass(frozen=True)
 class Pair:
-    """Two shards whose perturbations Table 5 correlates."""
+    """Two shards of the same images: whose perturbations Table 5 correlates, or whose accuracies are compared."""
 
     first: ShardKey
     second: ShardKey
@@ -81,6 +81,8 @@ class Design:
     sweep_seeds: tuple[int, ...]
     addt_models: tuple[str, ...] = ()  # ADDT's fine-tunes (config ``addt``); empty: no ADDT evaluation
     addt_on_sigmoid: bool = False  # ADDT's l_inf budget is the main attack's (the sigmoid's)
+    addt_seeds: tuple[int, ...] = ()  # ADDT's evaluation seeds
+    n_draws: int = 0  # the N-evaluation's N (measure.n_evaluation.draws; 0: none)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Design:
@@ -99,6 +101,8 @@ class Design:
             sweep_seeds=_unique(sweep["seeds"]),
             addt_models=tuple((config.get("addt") or {}).get("models", ())),
             addt_on_sigmoid=addt_on_the_sigmoids_budget(config),
+            addt_seeds=_unique(((config.get("addt") or {}).get("evaluate") or {}).get("seeds", ())),
+            n_draws=int(config.get("measure", {}).get("n_evaluation", {}).get("draws", 0)),
         )
 
     # -- points and seeds ------------------------------------------------------------------------
@@ -173,6 +177,11 @@ class Design:
         attacks = self.extra if attack is None else tuple(a for a in self.extra if a == attack)
         return tuple(ShardKey(self.main, a, "free", s) for a in attacks for s in self.extra_seeds)
 
+    def free_sets(self) -> tuple[ShardKey, ...]:
+        """The adversarial sets made under free randomness (the main attack's and the extra attacks'): those the
+        N-evaluation tests under N independent xi."""
+        return self.free_shards() + self.extra_shards()
+
     def shards(self) -> tuple[ShardKey, ...]:
         """Every attack shard of the configuration."""
         fixed = tuple(k for p in self.points() for k in self.fixed_shards(p))
@@ -217,6 +226,19 @@ class Design:
         the test system's gradient are compared at (the first EOT seed), or None without one."""
         shards = self.extra_shards(self.eot_attack)
         return shards[0] if shards else None
+
+    def randomness_pairs(self) -> tuple[Pair, ...]:
+        """Paired comparisons of fixed against free randomness: the main attack's fixed and free shards of each
+        base seed attacked under both at the main point (the same images, the same attack)."""
+        fixed = {k.seed: k for k in self.fixed_shards(self.main)}
+        free = {k.seed: k for k in self.free_shards()}
+        return tuple(Pair(fixed[s], free[s]) for s in fixed if s in free)
+
+    def addt_comparisons(self) -> tuple[tuple[str, str, int], ...]:
+        """(norm, setting, seed) of each paired comparison of ADDT with its clean control (both evaluated)."""
+        if not {"clean", "addt"} <= set(self.addt_models):
+            return ()
+        return tuple((n, s, seed) for n in ("linf", "l2") for s in ("eot", "dwbox") for seed in self.addt_seeds)
 
     def table5_rows(self) -> tuple[str, str]:
         """Table 5's row labels: perturbations under two fixed xi; EOT gradient vs the fixed test system's."""
@@ -308,7 +330,16 @@ class Design:
             + self._transfer_omissions()
             + self._sweep_omissions()
             + self._addt_omissions()
+            + self._n_evaluation_omissions()
         )
+
+    def _n_evaluation_omissions(self) -> list[Omission]:
+        if not self.n_draws:
+            return [Omission("n_evaluation", "every set", "measure.n_evaluation.draws is 0")]
+        if not self.free_sets():
+            reason = "no adversarial set is made under free randomness (attack.randomness and attack.extra)"
+            return [Omission("n_evaluation", "the workflow's attacks", reason)]
+        return []
 
     def _addt_omissions(self) -> list[Omission]:
         if not self.addt_models:

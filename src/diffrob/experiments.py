@@ -48,7 +48,8 @@ from diffrob.measure import (
     variance_decomposition,
 )
 from diffrob.models import load_classifier, load_diffusion
-from diffrob.noise import uniform
+from diffrob.n_evaluation import STATISTICS, accuracy_curves
+from diffrob.noise import evaluation_seed, uniform
 from diffrob.pipeline import DiffusionPurifier, PurifierSpec, build_purifier
 from diffrob.records import record, uniform_input
 from diffrob.resume import BatchStore, resumable
@@ -56,18 +57,22 @@ from diffrob.runtime import device
 from diffrob.streams import ALIGNMENT_DRAWS, ALIGNMENT_TEST_DRAWS
 
 
-def as_record(quantity: str, values: Sequence[float] | torch.Tensor, **key: Any) -> dict[str, Any]:
+def as_record(
+    quantity: str, values: Sequence[float] | torch.Tensor, images: int | None = None, **key: Any
+) -> dict[str, Any]:
     """A typed record (:func:`diffrob.records.record`) of ``values`` (a tensor is flattened)."""
     flat_values = values.detach().cpu().flatten().tolist() if isinstance(values, torch.Tensor) else list(values)
-    return record(quantity, [float(v) for v in np.ravel(flat_values)], **key)
+    return record(quantity, [float(v) for v in np.ravel(flat_values)], images, **key)
 
 
-def load_purifier(ddpm_dir: str | Path, chain: Mapping[str, Any], indices: Sequence[int]) -> DiffusionPurifier:
-    """The purification pipeline of a job: the diffusion model of ``ddpm_dir`` on the device, run as ``chain`` says.
-
-    Noise is keyed over an evaluation set with data-set ``indices``.
+def load_purifier(
+    ddpm_dir: str | Path, chain: Mapping[str, Any], indices: Sequence[int], revision: str | None = None
+) -> DiffusionPurifier:
+    """The purification pipeline of a job: the diffusion model of ``ddpm_dir`` (a folder, or a hub id at
+    ``revision``) on the device, run as ``chain`` says. Noise is keyed over an evaluation set with data-set
+    ``indices``.
     """
-    unet, scheduler = load_diffusion(ddpm_dir)
+    unet, scheduler = load_diffusion(ddpm_dir, revision)
     return build_purifier(frozen(unet.to(device())), scheduler, PurifierSpec.from_mapping(chain), indices)
 
 
@@ -282,6 +287,44 @@ def jacobian_spectrum(
     }
 
 
+class CompressionUnderSeed:
+    """Per-image compression rates (eq. 10) of a purifier under fixed xi_s: ``rates(inputs, s)`` is
+    ||f_s(inputs) - f_s(x0)|| / ||inputs - x0||, with f_s(x0) purified once per seed."""
+
+    def __init__(self, purifier: Callable[..., torch.Tensor], clean: torch.Tensor):
+        self.purifier, self.clean, self.positions = purifier, clean, range(clean.shape[0])
+        self._clean_outputs: dict[int, torch.Tensor] = {}
+
+    def clean_output(self, seed: int) -> torch.Tensor:
+        """f_s(x0), purified once per seed."""
+        if seed not in self._clean_outputs:
+            self._clean_outputs[seed] = self.purifier(self.clean, self.positions, seed)
+        return self._clean_outputs[seed]
+
+    def __call__(self, inputs: torch.Tensor, seed: int) -> dict[str, torch.Tensor]:
+        purified = self.purifier(inputs, self.positions, seed)
+        return {"rates": compression_rate(purified, self.clean_output(seed), inputs, self.clean)}
+
+
+UNIFORM_NOISE_SEED = 15485863  # the uniform perturbations' stream (seed + k for the k-th base seed)
+
+
+def uniform_compression_rates(
+    rates_of: CompressionUnderSeed,
+    eval_set: ImageSet,
+    seeds: Sequence[int],
+    epsilon: float,
+    store: BatchStore | None = None,
+) -> list[torch.Tensor]:
+    """Per-image compression rates (eq. 10) of x0 + uniform l_inf noise of radius ``epsilon`` under each base
+    seed of ``seeds`` (one tensor per seed); with a ``store``, each seed's rates are saved and reused after a kill."""
+    out = []
+    for k, seed in enumerate(tqdm(seeds, desc="compression (uniform)")):
+        noisy = uniform_perturbation(eval_set.images, epsilon, seed=UNIFORM_NOISE_SEED + k)
+        out.append(resumable(store, k, eval_set.indices, partial(rates_of, noisy, seed))["rates"])
+    return out
+
+
 def compression(
     purifier: DiffusionPurifier,
     eval_set: ImageSet,
@@ -301,21 +344,8 @@ def compression(
     """
     if not seeds:
         raise ValueError("compression needs at least one base seed")
-    x0, positions = eval_set.images, range(len(eval_set))
-    clean_outputs: dict[int, torch.Tensor] = {}
-
-    def f_x0(seed: int) -> torch.Tensor:
-        if seed not in clean_outputs:
-            clean_outputs[seed] = purifier(x0, positions, seed)
-        return clean_outputs[seed]
-
-    def rates_of(inputs: torch.Tensor, seed: int) -> dict[str, torch.Tensor]:
-        return {"rates": compression_rate(purifier(inputs, positions, seed), f_x0(seed), inputs, x0)}
-
-    uniform_rates = []
-    for k, seed in enumerate(tqdm(seeds, desc="compression (uniform)")):
-        noisy = uniform_perturbation(x0, epsilon, seed=15485863 + k)
-        uniform_rates.append(resumable(store, k, eval_set.indices, partial(rates_of, noisy, seed))["rates"])
+    rates_of = CompressionUnderSeed(purifier, eval_set.images)
+    uniform_rates = uniform_compression_rates(rates_of, eval_set, seeds, epsilon, store)
     robust, nonrobust = [], []
     for j, path in enumerate(tqdm(shard_paths, desc="compression (shards)")):
         shard = load_evaluation_shard(path, eval_set)
@@ -426,5 +456,54 @@ def base_classifier_curve(
         points.append({"scale": alpha, "accuracy": accuracy_percent(correct)})
     return {
         "points": points,
-        "records": [as_record("undefended_accuracy_pct", [p["accuracy"]], scale=p["scale"]) for p in points],
+        "records": [
+            as_record("undefended_accuracy_pct", [p["accuracy"]], len(labels), scale=p["scale"]) for p in points
+        ],
     }
+
+
+def n_evaluation_predictions(
+    purifier: DiffusionPurifier,
+    classifier: torch.nn.Module,
+    images: torch.Tensor,
+    draws: int,
+    batch_size: int,
+    store: BatchStore | None = None,
+) -> torch.Tensor:
+    """The classes ``classifier`` predicts for ``images`` (the evaluation set's rows in order) purified under each
+    of ``draws`` N-evaluation draws (:func:`diffrob.noise.evaluation_seed`): shape (draws, images). With a
+    ``store``, each finished draw is saved and reused after a kill."""
+    positions, samples = list(range(images.shape[0])), torch.arange(images.shape[0])
+
+    def one_draw(draw: int) -> dict[str, torch.Tensor]:
+        purified = purifier(images, positions, evaluation_seed(draw))
+        return {"predicted": predict(classifier, purified.to(device()), batch_size).cpu()}
+
+    rows = [
+        resumable(store, draw, samples, partial(one_draw, draw))["predicted"]
+        for draw in tqdm(range(draws), desc="N-evaluation draws")
+    ]
+    return torch.stack(rows)
+
+
+def n_evaluation(
+    purifier: DiffusionPurifier,
+    classifier: torch.nn.Module,
+    shard: AttackShard,
+    draws: int,
+    key: Mapping[str, Any],
+    batch_size: int,
+    store: BatchStore | None = None,
+) -> dict[str, Any]:
+    """DiffHammer's and DiffBreak's evaluation of an adversarial set (:mod:`diffrob.n_evaluation`): a shard's images
+    (rows in evaluation-set order, :func:`diffrob.evaluate.load_evaluation_shard`) under ``draws`` independent xi,
+    as average, worst-of-N' and majority-vote accuracy for N' = 1 .. draws (``curves``) and as records at
+    N' = draws, keyed by ``key`` (the shard's model, attack and seed); ``batch_size`` images are classified at once."""
+    images, labels = shard.adversarial.to(device()), shard.labels
+    predictions = n_evaluation_predictions(purifier, classifier, images, draws, batch_size, store)
+    curves = accuracy_curves(predictions.numpy(), labels.numpy())
+    records = [
+        record("n_evaluation_accuracy_pct", [curves[s][-1]], len(labels), statistic=s, draws=int(draws), **key)
+        for s in STATISTICS
+    ]
+    return {**dict(key), "curves": {k: v.tolist() for k, v in curves.items()}, "n": len(labels), "records": records}

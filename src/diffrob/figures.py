@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from diffrob.io import atomic_path, read_json  # noqa: E402
-from diffrob.labels import ATTACK_LABELS, SAMPLER_LABELS, input_label  # noqa: E402
+from diffrob.labels import ATTACK_LABELS, MODEL_LABELS, PROTOCOL_LABELS, SAMPLER_LABELS, input_label  # noqa: E402
 
 COLORS = {"DDPM": "tab:blue", "Reverse": "tab:orange", "DDIM": "tab:green"}
 
@@ -265,6 +265,55 @@ def addt_models(results_csv: str | Path, outputs: Sequence[str | Path], why_miss
     save(fig, outputs)
 
 
+N_EVALUATION_STYLES = {"average": ("average", "-"), "worst": ("worst-of-N", "--"), "majority": ("majority vote", ":")}
+
+
+def _reference(results: pd.DataFrame, model: str, attack: str) -> tuple[float, str]:
+    """The fixed-randomness accuracy an N-evaluated set is shown beside: the main attack's under fixed xi (the
+    workflow's sets), or the model's DW-box accuracy in the same norm (ADDT's EOT sets)."""
+    if attack.startswith("addt_"):
+        column, row = f"{attack.removeprefix('addt_')}_dwbox", MODEL_LABELS[model]
+        hit = results[(results["artifact"] == "addt") & (results["row"] == row) & (results["column"] == column)]
+        return (float(hit["value"].iloc[0]) if not hit.empty else np.nan), "DW-box (fixed ξ)"
+    hit = results[(results["artifact"] == "n_evaluation") & (results["column"] == "fixed")]
+    return (float(hit["value"].iloc[0]) if not hit.empty else np.nan), "fixed ξ"
+
+
+def n_evaluation(
+    files: Sequence[str | Path], results_csv: str | Path, outputs: Sequence[str | Path], why_missing: str = ""
+) -> None:
+    """Accuracy against the number of draws N for each free-randomness adversarial set (averaged over its seeds):
+    average, worst-of-N and majority vote, with the fixed-randomness accuracy of the same purifier as a line."""
+    title = "N-evaluation: accuracy against the number of draws"
+    if not files:
+        placeholder(title, why_missing or "measure.n_evaluation.draws is 0", outputs)
+        return
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for path in files:
+        data = read_json(path)
+        groups.setdefault((data["model"], data["attack"]), []).append(data["curves"])
+    results = pd.read_csv(results_csv)
+    columns = min(len(groups), 4)
+    rows = -(-len(groups) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.8 * rows), squeeze=False, sharey=True)
+    for ax, ((model, attack), curves) in zip(axes.flat, groups.items(), strict=False):
+        draws = curves[0]["draws"]
+        for statistic, (label, style) in N_EVALUATION_STYLES.items():
+            ax.plot(draws, np.mean([c[statistic] for c in curves], axis=0), style, marker=".", label=label)
+        value, label = _reference(results, model, attack)
+        if not np.isnan(value):
+            ax.axhline(value, color="black", lw=0.8, label=label)
+        name = ATTACK_LABELS.get(attack) or PROTOCOL_LABELS[attack]
+        ax.set_title(f"{MODEL_LABELS[model]}: {name} ({len(curves)} seed{'s' * (len(curves) > 1)})", fontsize=8)
+        ax.set_xlabel("draws N")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    for ax in axes.flat[len(groups) :]:
+        ax.axis("off")
+    axes[0][0].set_ylabel("accuracy (%)")
+    axes[0][0].legend(fontsize=6)
+    save(fig, outputs)
+
+
 FIGURES: Mapping[str, str] = {
     "fig1c_l2": "distance to the clean image along purification (ℓ2)",
     "figS1_linf": "distance to the clean image along purification (ℓ∞)",
@@ -275,4 +324,5 @@ FIGURES: Mapping[str, str] = {
     "fig3c_base_classifier": "the classifier alone at shrunken budgets",
     "figS4_timesteps": "the effect of t*",
     "addt_models": "ADDT: each model's accuracy under EOT and DW-box, and its compression rate",
+    "n_evaluation": "accuracy of the free-randomness sets against the number of draws N",
 }

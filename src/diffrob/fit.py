@@ -41,8 +41,10 @@ def fit_sigmoid(compression: Sequence[float], robustness: Sequence[float]) -> di
     guess = np.array([max(float(y.max()), 1.0) * 1.2, float(np.median(x)), spread / 2])
     p0 = np.clip(guess, lower + 1e-6, upper - 1e-6)
     bounds = (lower, upper)
-    params, _ = curve_fit(logistic, x, y, p0=p0, bounds=bounds, maxfev=20000)
+    params, covariance = curve_fit(logistic, x, y, p0=p0, bounds=bounds, maxfev=20000)
     top, midpoint, width = (float(p) for p in params)
+    residuals = y - logistic(x, top, midpoint, width)
+    dof = x.size - 3
     return {
         "top": top,
         "midpoint": midpoint,
@@ -50,6 +52,62 @@ def fit_sigmoid(compression: Sequence[float], robustness: Sequence[float]) -> di
         "r2": r_squared(y, logistic(x, top, midpoint, width)),
         "at_zero": float(logistic(0.0, top, midpoint, width)),
         "n_points": int(x.size),
+        "residual_sd": float(np.sqrt((residuals**2).sum() / dof)) if dof > 0 else float("nan"),
+        "covariance": np.asarray(covariance, float).tolist(),
+    }
+
+
+def _gradient(alpha: float, top: float, midpoint: float, width: float) -> np.ndarray:
+    """The gradient of :func:`logistic` at ``alpha`` with respect to (top, midpoint, width)."""
+    z = (alpha - midpoint) / width
+    e = np.exp(np.clip(z, -700, 700))
+    d = 1.0 / (1.0 + e)
+    common = top * e * d * d / width  # -d(value)/d(alpha)
+    return np.array([d, common, common * z])
+
+
+def prediction_band(fit: dict, alpha: float, confidence: float = 0.95) -> tuple[float, float, float]:
+    """The sigmoid's prediction at compression rate ``alpha`` and its prediction band: a new point's robust
+    accuracy lies in ``value ± t * sqrt(g' C g + s^2)`` (delta method: g the gradient in the parameters, C their
+    covariance from the fit, s the residual sd, t Student's with n - 3 degrees of freedom), clipped to [0, 100]."""
+    from scipy.stats import t as student
+
+    top, midpoint, width = fit["top"], fit["midpoint"], fit["width"]
+    value = float(logistic(alpha, top, midpoint, width))
+    dof = int(fit["n_points"]) - 3
+    if dof < 1 or fit.get("covariance") is None or not np.isfinite(fit.get("residual_sd", np.nan)):
+        return value, float("nan"), float("nan")
+    g = _gradient(float(alpha), top, midpoint, width)
+    covariance = np.nan_to_num(np.asarray(fit["covariance"], float), nan=0.0, posinf=0.0, neginf=0.0)
+    spread = float(np.sqrt(max(g @ covariance @ g, 0.0) + fit["residual_sd"] ** 2))
+    half = float(student.ppf(0.5 + confidence / 2.0, dof)) * spread
+    return value, max(value - half, 0.0), min(value + half, 100.0)
+
+
+def leave_one_out(points: Sequence[dict], confidence: float = 0.95) -> dict:
+    """How well the sigmoid predicts a (sampler, t*) point it was not fitted on: each point predicted from a fit
+    on the others (:func:`prediction_band`), with the mean absolute and root-mean-square error (points) and the
+    share of points inside their band. Points whose fit fails are counted as failures, not skipped silently."""
+    predictions = []
+    for k, point in enumerate(points):
+        others = [p for j, p in enumerate(points) if j != k]
+        entry = {"sampler": point["sampler"], "t_star": point["t_star"], "observed": point["robustness"]}
+        try:
+            fit = fit_sigmoid([p["compression"] for p in others], [p["robustness"] for p in others])
+        except (RuntimeError, ValueError) as err:
+            predictions.append({**entry, "predicted": None, "low": None, "high": None, "error": str(err)})
+            continue
+        value, low, high = prediction_band(fit, point["compression"], confidence)
+        predictions.append({**entry, "predicted": value, "low": low, "high": high, "error": None})
+    fitted = [p for p in predictions if p["predicted"] is not None]
+    errors = np.array([p["predicted"] - p["observed"] for p in fitted], float)
+    inside = [p["low"] <= p["observed"] <= p["high"] for p in fitted if np.isfinite(p["low"])]
+    return {
+        "predictions": predictions,
+        "mae": float(np.abs(errors).mean()) if errors.size else float("nan"),
+        "rmse": float(np.sqrt((errors**2).mean())) if errors.size else float("nan"),
+        "coverage": float(np.mean(inside)) if inside else float("nan"),
+        "failed": len(predictions) - len(fitted),
     }
 
 
@@ -106,7 +164,9 @@ def sigmoid_from_files(compression_jsons: Sequence[str], metric_jsons: Sequence[
         reason = f"every point has the same compression rate ({x[0]:.4g}): nothing to fit"
     else:
         try:
-            return {"points": points, "fit": fit_sigmoid(x, y), "reason": None}
+            fit = fit_sigmoid(x, y)
+            loo = leave_one_out(points) if len(points) > MIN_POINTS else None
+            return {"points": points, "fit": fit, "leave_one_out": loo, "reason": None}
         except RuntimeError as err:  # scipy: the least-squares fit did not converge
             reason = f"the least-squares fit did not converge: {err}"
     return {"points": points, "fit": None, "reason": reason}

@@ -130,16 +130,22 @@ def write_text(text: str, path: str | Path) -> None:
         tmp.write_text(text)
 
 
-def read_tensors(path: str | Path, what: str, names: Iterable[str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """The tensors and metadata of a safetensors file holding at least ``names``; a missing, empty, truncated
-    or corrupted file, or one without those tensors, raises ``ValueError``/``FileNotFoundError`` naming it
-    and ``what`` was expected. Reads only: the file is never changed."""
+def read_tensors(
+    path: str | Path, what: str, names: Iterable[str], framework: str = "pt"
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The tensors (torch's, or numpy arrays with ``framework="numpy"``) and metadata of a safetensors file holding
+    at least ``names``; a missing, empty, truncated or corrupted file, or one without those tensors, raises
+    ``ValueError``/``FileNotFoundError`` naming it and ``what`` was expected. Reads only: the file is never changed."""
     from safetensors import SafetensorError, safe_open
-    from safetensors.torch import load_file
+
+    if framework == "numpy":
+        from safetensors.numpy import load_file
+    else:
+        from safetensors.torch import load_file
 
     p = require_file(path, what)
     try:
-        with safe_open(str(p), framework="pt") as handle:
+        with safe_open(str(p), framework=framework) as handle:
             metadata = handle.metadata() or {}
         tensors = load_file(str(p))
     except (SafetensorError, OSError, ValueError) as err:

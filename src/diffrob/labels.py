@@ -15,6 +15,11 @@ MODEL_LABELS = {
     "addt_no_guidance": "ADDT w/o guidance",
 }
 SETTING_LABELS = {"eot": "EOT", "dwbox": "DW-box"}
+PROTOCOL_LABELS = {"addt_linf": "ADDT l_inf EOT", "addt_l2": "ADDT l2 EOT"}  # ADDT's EOT sets, N-evaluated
+COMPARISON_LABELS = {  # paired comparisons on the same images (diffrob.comparisons): first - second
+    "fixed_vs_free": "fixed - free randomness",
+    "addt_vs_clean": "ADDT - clean fine-tune",
+}
 
 
 def table5_rows(attack: str) -> tuple[str, str]:

@@ -20,6 +20,11 @@ Code from other libraries that draws from torch's global generator (foolbox's ra
 ``nn.Module`` initialisation) runs inside :func:`seeded`, which forks the global state so nothing
 leaks out.
 
+The N-evaluation (DiffHammer's worst-of-N, DiffBreak's majority vote) tests each adversarial image under N
+draws of a stream of its own, :class:`StreamSeed` ``("evaluation", n)``: its step seeds are digests of the
+stream's name, the draw n, the key i and the step (:func:`stream_step_seed`), in ``[2^32, 2^64)``, where the
+paper's hash (below ``2^32``) never lands, so no evaluation draw is an attack's or a fixed configuration's xi.
+
 PGD's random start is a stream of its own (:func:`shard_start_seed`): batch b of an attack shard starts
 from ``shard_start_seed(shard) + b``, where the shard's seed is a digest of its whole key (sampler, t*,
 attack, randomness, base seed). No two shards share a start, so the perturbations of two shards are not
@@ -53,13 +58,46 @@ def paper_hash(s: int, i: int, t: int) -> int:
     return ((P_SEED * s) ^ (P_INDEX * i) ^ (P_STEP * t)) % MODULUS
 
 
-def step_seed(s: int, i: int, t: int, phase: Phase) -> int:
-    """Seed of the Gaussian draw at timestep ``t`` (eq. 12): ``2t`` forward, ``2t+1`` reverse."""
-    if phase == "forward":
-        return paper_hash(s, i, 2 * t)
-    if phase == "reverse":
-        return paper_hash(s, i, 2 * t + 1)
-    raise ValueError(f"phase must be 'forward' or 'reverse', got {phase!r}")
+@dataclass(frozen=True)
+class StreamSeed:
+    """Draw ``number`` of a named stream of noise outside the paper's hash (:func:`stream_step_seed`)."""
+
+    stream: str
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.stream} draw {self.number}"
+
+
+BaseSeed = int | StreamSeed
+STREAM_BASE = 2**32
+
+
+def stream_step_seed(seed: StreamSeed, i: int, t: int) -> int:
+    """Seed of key ``i``'s draw at step index ``t`` (``2t`` forward, ``2t+1`` reverse) of a :class:`StreamSeed`:
+    ``2^32`` plus the first 7 bytes of the sha256 of all four, so it never equals a paper-hash seed."""
+    key = f"{seed.stream}/draw{int(seed.number)}/key{int(i)}/step{int(t)}"
+    return STREAM_BASE + int.from_bytes(hashlib.sha256(key.encode()).digest()[:7], "big")
+
+
+def step_seed(s: BaseSeed, i: int, t: int, phase: Phase) -> int:
+    """Seed of the Gaussian draw at timestep ``t`` (eq. 12): ``2t`` forward, ``2t+1`` reverse; under the paper's
+    hash for an integer base seed, under :func:`stream_step_seed` for a :class:`StreamSeed`."""
+    if phase not in ("forward", "reverse"):
+        raise ValueError(f"phase must be 'forward' or 'reverse', got {phase!r}")
+    index = 2 * t if phase == "forward" else 2 * t + 1
+    return stream_step_seed(s, i, index) if isinstance(s, StreamSeed) else paper_hash(s, i, index)
+
+
+def evaluation_seed(draw: int) -> StreamSeed:
+    """The ``draw``-th xi of the N-evaluation (the same N draws for every adversarial set, so they compare)."""
+    if draw < 0:
+        raise ValueError(f"an evaluation draw is numbered from 0, got {draw}")
+    return StreamSeed("evaluation", int(draw))
+
+
+def _base(seed: BaseSeed) -> BaseSeed:
+    return seed if isinstance(seed, StreamSeed) else int(seed)
 
 
 def fresh_seed(base_seed: int, draw: int) -> int:
@@ -116,7 +154,7 @@ def seeded(seed: int) -> Iterator[None]:
 
 
 def step_noise(
-    base_seed: int,
+    base_seed: BaseSeed,
     keys: Sequence[int],
     t: int,
     phase: Phase,
@@ -150,7 +188,7 @@ class NoiseDraw:
     the paper's batch draw (``keying="batch"``); ``rows`` picks rows of that draw (None: all, in order).
     """
 
-    base_seed: int
+    base_seed: BaseSeed
     keys: tuple[int, ...]
     keying: Keying = "sample"
     rows: tuple[int, ...] | None = None
@@ -217,7 +255,7 @@ class ChainNoise:
 
 
 def chain_noise(
-    base_seed: int,
+    base_seed: BaseSeed,
     keys: Sequence[int],
     image_shape: Sequence[int],
     forward_timesteps: Sequence[int],
@@ -226,7 +264,7 @@ def chain_noise(
 ) -> ChainNoise:
     """The chain noise xi of base seed ``s`` for a batch with noise keys ``keys`` (eq. 12-13 at every step)."""
     return ChainNoise(
-        (NoiseDraw(int(base_seed), tuple(int(k) for k in keys), keying),),
+        (NoiseDraw(_base(base_seed), tuple(int(k) for k in keys), keying),),
         tuple(int(n) for n in image_shape),
         tuple(int(t) for t in forward_timesteps),
         tuple(int(t) for t in reverse_timesteps),
@@ -255,14 +293,14 @@ class NoiseKeys:
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
 
-    def draws(self, base_seed: int, positions: Sequence[int]) -> tuple[NoiseDraw, ...]:
+    def draws(self, base_seed: BaseSeed, positions: Sequence[int]) -> tuple[NoiseDraw, ...]:
         """The draws giving xi of base seed ``base_seed`` to the samples at ``positions``, in order."""
         n = len(self.indices)
         bad = [p for p in positions if not 0 <= int(p) < n]
         if bad:
             raise IndexError(f"positions {bad[:5]} outside the evaluation set of {n} samples")
         if self.keying == "sample":
-            return (NoiseDraw(int(base_seed), tuple(self.indices[int(p)] for p in positions), "sample"),)
+            return (NoiseDraw(_base(base_seed), tuple(self.indices[int(p)] for p in positions), "sample"),)
         runs: list[tuple[int, list[int]]] = []
         for p in (int(p) for p in positions):
             number = p // self.batch_size
@@ -270,7 +308,7 @@ class NoiseKeys:
                 runs.append((number, []))
             runs[-1][1].append(p % self.batch_size)
         return tuple(
-            NoiseDraw(int(base_seed), (number,) * self.batch_rows(number), "batch", tuple(rows))
+            NoiseDraw(_base(base_seed), (number,) * self.batch_rows(number), "batch", tuple(rows))
             for number, rows in runs
         )
 
@@ -280,7 +318,7 @@ class NoiseKeys:
 
     def chain_noise(
         self,
-        base_seed: int,
+        base_seed: BaseSeed,
         positions: Sequence[int],
         image_shape: Sequence[int],
         chain_steps: tuple[Sequence[int], Sequence[int]],

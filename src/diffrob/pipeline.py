@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from diffrob.finite import NonFiniteError, check_finite
-from diffrob.noise import ChainNoise, Keying, NoiseKeys
+from diffrob.noise import BaseSeed, ChainNoise, Keying, NoiseKeys
 from diffrob.purify import Chain, Schedule, iterate_chain, make_chain, to_pixel_space
 
 # A function of a chunk: (images of the chunk, their xi, what its no-gradient pass left) -> (output, what to keep).
@@ -141,7 +141,7 @@ class DiffusionPurifier:
             return channels, height, width
         return channels, self.model_size, self.model_size
 
-    def noise(self, seed: int, positions: Sequence[int], image_shape: Sequence[int]) -> ChainNoise:
+    def noise(self, seed: BaseSeed, positions: Sequence[int], image_shape: Sequence[int]) -> ChainNoise:
         """xi of base seed ``seed`` for the samples at ``positions`` of the evaluation set, on the device."""
         steps = (self.chain.forward_timesteps, self.chain.reverse_timesteps)
         return self.keys.chain_noise(seed, positions, self.chain_shape(image_shape), steps).to(self.device)
@@ -168,7 +168,7 @@ class DiffusionPurifier:
             final = state
         return check_finite(self.to_size(to_pixel_space(final), images.shape[-2:]), "purified images")
 
-    def __call__(self, images: torch.Tensor, positions: Sequence[int], seed: int) -> torch.Tensor:
+    def __call__(self, images: torch.Tensor, positions: Sequence[int], seed: BaseSeed) -> torch.Tensor:
         """f_xi_s(images) without gradients, ``chunks.chain`` images at a time; returned on the CPU."""
         out = []
         with torch.no_grad():

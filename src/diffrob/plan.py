@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from diffrob.design import Design, Point
-from diffrob.settings import IMAGE_SIDES, job_gpus, training_images
+from diffrob.settings import IMAGE_SIDES, job_gpus, screened_purifiers, training_images
 
 CHANNELS = {"digits": 1, "cifar10": 3, "imagenet": 3}
 GRADIENT_STEP_EVALS = 4  # forward + checkpoint recomputation + backward (~2 forwards) per reverse step
@@ -241,6 +241,15 @@ def jobs(config: Mapping[str, Any]) -> list[Job]:
     pgd = n * (work.steps * CLASSIFIER_GRADIENT_EVALS + 2)
     out.append(Job("classifier_metrics", (), 0, pgd))
     out.append(Job("base_classifier", (), 0, len(measure["base_classifier_scales"]) * pgd))
+    draws = int(measure.get("n_evaluation", {}).get("draws", 0))
+    for key in design.free_sets() if draws else ():  # each adversarial image purified and classified N times
+        wildcards = _point(key.point, attack=key.attack, randomness=key.randomness, seed=key.seed)
+        out.append(Job("n_evaluation", wildcards, draws * n * work.chain(key.point), draws * n))
+    seeds = len((config.get("screen") or {}).get("seeds") or [0])
+    for name, entry in screened_purifiers(config)[0].items():  # clean and noisy inputs, per seed
+        point = Point(entry["sampler"], int(entry["t_star"])) if "sampler" in entry else None
+        unet = 0 if point is None else 2 * seeds * n * work.chain(point)
+        out.append(Job("screen", (("name", name),), unet, n))
     return out + addt_jobs(config, design, work)
 
 
@@ -282,6 +291,11 @@ def addt_jobs(config: Mapping[str, Any], design: Design, work: Workload) -> list
                     out.append(Job("addt_attack", wildcards, unet, classifier))
         evals = (2 * len(evaluate["seeds"]) + len(evaluate["seeds"])) * n * chain  # clean and uniform per seed, shards
         out.append(Job("addt_compression", (("model", model),), evals, 0))
+        draws = int(config["measure"].get("n_evaluation", {}).get("draws", 0))
+        for norm in ("linf", "l2") if draws else ():  # the EOT sets under N draws
+            for seed in evaluate["seeds"]:
+                wildcards = (("model", model), ("norm", norm), ("setting", "eot"), ("seed", str(seed)))
+                out.append(Job("addt_n_evaluation", wildcards, draws * n * chain, draws * n))
     return out
 
 

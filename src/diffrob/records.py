@@ -29,6 +29,9 @@ QUANTITIES: dict[str, tuple[str, ...]] = {
     "addt_accuracy_pct": ("model", "norm", "setting", "input"),  # ADDT: clean or adversarial, EOT or DW-box
     "addt_compression_rate": ("model", "input"),  # ADDT: each model's compression (eq. 10)
     "addt_sigmoid_residual": ("model",),  # ADDT: DW-box l_inf accuracy minus the Fig. 3b sigmoid at its compression
+    "paired_difference_pct": ("comparison", "attack", "seed"),  # accuracy A - B on the same images (McNemar)
+    "n_evaluation_accuracy_pct": ("model", "attack", "seed", "statistic", "draws"),  # average, worst, majority of N
+    "screen_estimate": ("purifier", "estimate"),  # diffrob screen: compression, clean and predicted accuracy
 }
 
 
@@ -49,8 +52,9 @@ def mean_sd(values: Sequence[float]) -> tuple[float, float, int]:
     return mean, sd, n
 
 
-def record(quantity: str, values: Iterable[float], **key: Any) -> dict[str, Any]:
-    """A typed measurement: ``quantity``, its key fields and the mean, sd and n of ``values``.
+def record(quantity: str, values: Iterable[float], images: int | None = None, **key: Any) -> dict[str, Any]:
+    """A typed measurement: ``quantity``, its key fields and the mean, sd and n of ``values``; an accuracy also
+    carries the number of ``images`` each value was measured on (its interval over images, :mod:`diffrob.intervals`).
 
     The key must name exactly the fields :data:`QUANTITIES` lists for the quantity.
     """
@@ -60,4 +64,5 @@ def record(quantity: str, values: Iterable[float], **key: Any) -> dict[str, Any]
     if set(key) != expected:
         raise ValueError(f"a {quantity} record is keyed by {sorted(expected)}, got {sorted(key)}")
     mean, sd, n = mean_sd(list(values))
-    return {"quantity": quantity, **key, "value": mean, "sd": sd, "n": n}
+    counted = {} if images is None else {"images": int(images)}
+    return {"quantity": quantity, **key, "value": mean, "sd": sd, "n": n, **counted}

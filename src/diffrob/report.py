@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from diffrob.captions import TABLE_CAPTIONS
 from diffrob.claims import Results, addt_claims, claims, combined_spread, gap_beyond_spread, lookup
 from diffrob.io import read_json
 from diffrob.labels import ATTACK_LABELS, ATTACK_TITLES, PAPER_DATASET_NAMES, SAMPLER_LABELS
@@ -35,6 +36,22 @@ def fmt(value: float, sd: float = math.nan, digits: int = 1) -> str:
     return f"{value:.{digits}f} ± {sd:.{digits}f}"
 
 
+def interval_text(row: Mapping[str, Any], digits: int = 1) -> str:
+    """``[low, high]`` of a results row's 95% interval over its images (``–`` without one)."""
+    low, high = row.get("ci_low", math.nan), row.get("ci_high", math.nan)
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return "–"
+    return f"[{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def interval_of(results: pd.DataFrame, artifact: str, row: str, column: str) -> str:
+    """The 95% interval over images of one key of ``results`` (``–`` where there is none)."""
+    if "ci_low" not in results:
+        return "–"
+    hit = results[(results["artifact"] == artifact) & (results["row"] == row) & (results["column"] == column)]
+    return "–" if hit.empty else interval_text(hit.iloc[0].to_dict())
+
+
 def table2(
     results: pd.DataFrame,
     targets: pd.DataFrame,
@@ -56,7 +73,8 @@ def table2(
         for column, title in columns:
             ours = lookup(results, "table2", row, column)
             theirs = paper_value(targets, dataset, "table2", paper_row, column)
-            record[f"{title} (ours)"] = fmt(*ours)
+            interval = interval_of(results, "table2", row, column)
+            record[f"{title} (ours)"] = fmt(*ours) + ("" if interval == "–" else f" {interval}")
             record[f"{title} (paper)"] = fmt(*theirs)
         records.append(record)
     return pd.DataFrame(records)
@@ -129,7 +147,8 @@ def write_table2(
         f"{paper_table}: accuracy (%) with and without fixed randomness "
         f"({dataset}, l_inf eps = {settings['epsilon']:.3g}, t* = {settings['t_star']} "
         f"with {settings['reverse_steps']} reverse steps, {ATTACK_TITLES[attack]}-{settings['steps']}, "
-        f"EOT over {settings['eot_samples']}; paper: {paper_settings}). Mean ± sd over seeds. The EOT attacks "
+        f"EOT over {settings['eot_samples']}; paper: {paper_settings}). Mean ± sd over seeds [95% Wilson interval "
+        "over the images]. The EOT attacks "
         "step along the gradient of the cross-entropy of the logits averaged over the draws (foolbox's "
         "ExpectationOverTransformationWrapper), not the average of the draws' gradients: the case of eq. 9's "
         "footnote, where the expectation does not commute with the loss."
@@ -179,84 +198,58 @@ def comparison_table(results: pd.DataFrame, targets: pd.DataFrame, artifact: str
     dataset = run_dataset(results)
     heading = paper_column(dataset)
     ours = results[results["artifact"] == artifact]
+    with_interval = "ci_low" in ours and ours["ci_low"].notna().any()
+    with_p = "p_value" in ours and ours["p_value"].notna().any()
     records = []
     for _, r in ours.iterrows():
         theirs = paper_value(targets, dataset, artifact, r["row"], r["column"])
-        records.append(
-            {
-                "row": r["row"],
-                "quantity": r["column"],
-                "ours": fmt(r["value"], r["sd"], digits),
-                "n": int(r["n"]),
-                heading: fmt(*theirs, digits),
-            }
-        )
-    return pd.DataFrame(records, columns=["row", "quantity", "ours", "n", heading])
+        record = {"row": r["row"], "quantity": r["column"], "ours": fmt(r["value"], r["sd"], digits), "n": int(r["n"])}
+        if with_interval:
+            record["95% interval"] = interval_text(r.to_dict(), digits)
+            record["images"] = "–" if pd.isna(r["images"]) else str(int(r["images"]))
+        if with_p:
+            record["p (McNemar)"] = "–" if pd.isna(r["p_value"]) else f"{r['p_value']:.3g}"
+        records.append({**record, heading: fmt(*theirs, digits)})
+    columns = ["row", "quantity", "ours", "n"] + (["95% interval", "images"] if with_interval else [])
+    columns += (["p (McNemar)"] if with_p else []) + [heading]
+    return pd.DataFrame(records, columns=columns)
 
 
-TABLE_CAPTIONS = {
-    "table1": "Table 1: distances to the clean images before and after purification (PGD under fixed xi_s)",
-    "table4": "Table 4: transfer attack across randomness configurations (attack under xi_s, test under xi_s')",
-    "table5": (
-        "Table 5: per-image Pearson correlations. Row 1: adversarial perturbations x_adv − x0 made under two "
-        "fixed ξ; each shard's random start is its own draw, so the start adds uncorrelated noise to both. "
-        "Row 2: the EOT attack's gradient (logits averaged over K fresh ξ) against the gradient of g∘f under "
-        "one further fresh ξ (the test's system), both at the EOT shard's adversarial images; the random "
-        "start enters only through where those images are"
-    ),
-    "table6": "Table 6: compression rates (eq. 10) and fixed-randomness PGD accuracy (%)",
-    "table7": "Table 7: uniform-noise compression rate and fixed-randomness PGD / clean accuracy (%) over t*",
-    "tableS3": (
-        "Table S3: l2 distance to the clean image at the start, at t* (max) and at the end of purification. "
-        "Uniform budgets as App. C.2's text gives them (8, 32, 64, 128 /255): the paper's tables print the "
-        "middle rows as 16/255 and 32/255, but their l_inf starts (0.125, 0.251) are 32/255 and 64/255"
-    ),
-    "tableS4": "Table S4: l_inf distance to the clean image at the start, at t* (max) and at the end of purification",
-    "tableS5": "Table S5: variance decomposition (eq. 11, x 1e-3) and SNR (eq. 7, x 1e-3)",
-    "tableS6": "Table S6: l2 distance to the centroid (fixed_noise: inputs vary under one xi; fixed_input: xi varies)",
-    "fig2": "Fig. 2d-e: correlation of purification directions f(x|xi) - x",
-    "fig3a": "Fig. 3a: singular values of the purifier's Jacobian at clean images",
-    "fig3b": "Fig. 3b: sigmoid fit of fixed-randomness PGD accuracy against the uniform compression rate",
-    "fig3c": "Fig. 3c: undefended classifier's PGD accuracy (%) at budget scale x eps",
-    "accuracy": "Accuracy (%) of every attack shard group: own test xi, a fresh xi, another seed's xi",
-    "setup": "Set-up: the classifier alone (clean and undefended PGD accuracy, %)",
-    "addt": (
-        "ADDT (Liu et al., ICLR 2025): accuracy (%) of each purifier model under ADDT's attack (PGD, no random "
-        "start; EOT: free randomness, the gradient of the cross-entropies summed over K draws, tested under one "
-        "fresh draw; DW-box: xi_s fixed and known, one draw) and its compression rates (eq. 10; uniform noise at "
-        "the l_inf budget, and the DW-box l_inf examples split by whether the attack failed)"
-    ),
-}
-
-
-def write_tables(
-    results_csv: str | Path, targets_csv: str | Path, folder: str | Path, omissions_csv: str | Path | None = None
+def write_table(
+    results_csv: str | Path,
+    targets_csv: str | Path,
+    artifact: str,
+    folder: str | Path,
+    omissions_csv: str | Path | None = None,
 ) -> list[Path]:
-    """Write every comparison table of :data:`TABLE_CAPTIONS` as csv, Markdown and LaTeX into ``folder``, and
-    ``run.tex`` (the macros ``\\runsubtitle`` and ``\\paperdataset`` that ms.tex uses).
-
-    The Markdown notes what of each table this configuration does not measure, and why.
-    """
+    """Write the comparison table of ``artifact`` (one of :data:`diffrob.captions.TABLE_CAPTIONS`) as csv,
+    Markdown and LaTeX into ``folder``; the Markdown notes what of it this configuration does not measure, and why."""
     from diffrob.io import atomic_path, write_text
 
+    if artifact not in TABLE_CAPTIONS:
+        raise ValueError(f"no table {artifact!r}; expected one of {', '.join(TABLE_CAPTIONS)}")
     results, targets = pd.read_csv(results_csv), read_targets(targets_csv)
-    omissions = read_omissions(omissions_csv)
-    written = []
-    for artifact, caption in TABLE_CAPTIONS.items():
-        frame = comparison_table(results, targets, artifact)
-        base = Path(folder) / artifact
-        with atomic_path(base.with_suffix(".csv")) as tmp:
-            frame.to_csv(tmp, index=False)
-        write_text(render_markdown(frame, caption, omission_notes(omissions, [artifact])), base.with_suffix(".md"))
-        write_text(render_latex(frame, caption, f"tab:{artifact}"), base.with_suffix(".tex"))
-        written += [base.with_suffix(ext) for ext in (".csv", ".md", ".tex")]
-    dataset = run_dataset(results)
+    caption = TABLE_CAPTIONS[artifact]
+    frame = comparison_table(results, targets, artifact)
+    base = Path(folder) / artifact
+    with atomic_path(base.with_suffix(".csv")) as tmp:
+        frame.to_csv(tmp, index=False)
+    notes = omission_notes(read_omissions(omissions_csv), [artifact])
+    write_text(render_markdown(frame, caption, notes), base.with_suffix(".md"))
+    write_text(render_latex(frame, caption, f"tab:{artifact}"), base.with_suffix(".tex"))
+    return [base.with_suffix(ext) for ext in (".csv", ".md", ".tex")]
+
+
+def write_run_macros(results_csv: str | Path, path: str | Path) -> None:
+    """``run.tex``: the macros ``\\runsubtitle`` and ``\\paperdataset`` that ms.tex uses, for this run's data set."""
+    from diffrob.io import write_text
+
+    dataset = run_dataset(pd.read_csv(results_csv))
     run = (
         f"\\newcommand{{\\runsubtitle}}{{{run_subtitle(dataset)} (diffrob)}}\n"
         f"\\newcommand{{\\paperdataset}}{{{PAPER_DATASET_NAMES[paper_dataset(dataset)]}}}\n"
     )
-    write_text(run, Path(folder) / "run.tex")
-    return [*written, Path(folder) / "run.tex"]
+    write_text(run, path)
 
 
 def _mark(flag: bool | None) -> str:
@@ -391,7 +384,8 @@ def claim_blocks(
         for label, ours, theirs in claim.evidence:
             mine = fmt(*lookup(results, *ours), 3)
             paper = fmt(*paper_value(targets, dataset, *theirs), 3) if theirs else "–"
-            evidence.append({"quantity": label, "ours": mine, heading: paper})
+            interval = interval_of(results, *ours)
+            evidence.append({"quantity": label, "ours": mine, "95% interval (images)": interval, heading: paper})
         blocks += [
             ("h2", f"{number}. {claim.section}: {_mark(verdict)}"),
             ("p", claim.statement),
@@ -411,7 +405,49 @@ def claim_blocks(
         others = [t for t in claim.tables if t != "table2"]
         if others:
             blocks.append(("p", "Full tables: " + ", ".join(f"tables/{t}.md" for t in others)))
+    sections = (n_evaluation_blocks, screen_blocks, paired_blocks)
+    return blocks + [block for section in sections for block in section(results, targets)]
+
+
+def screen_blocks(results: pd.DataFrame, targets: pd.DataFrame) -> list:
+    """The report's section on screening by compression: the sigmoid's leave-one-out error over the (sampler, t*)
+    points, and each screened purifier's estimates (none without either)."""
+    mae, _ = lookup(results, "fig3b", "leave-one-out", "mae")
+    rmse, _ = lookup(results, "fig3b", "leave-one-out", "rmse")
+    coverage, _ = lookup(results, "fig3b", "leave-one-out", "coverage")
+    table = comparison_table(results, targets, "screen")
+    if math.isnan(mae) and table.empty:
+        return []
+    blocks: list = [("h2", "Screening by compression (diffrob screen)")]
+    if not math.isnan(mae):
+        blocks.append(
+            (
+                "p",
+                "Leave-one-out over the (sampler, t*) points: each point's fixed-randomness PGD accuracy predicted "
+                f"from the sigmoid fitted on the others is off by {mae:.1f} points on average (RMSE {rmse:.1f}); "
+                f"{100 * coverage:.0f}% of the points lie inside their 95% prediction band.",
+            )
+        )
+    if not table.empty:
+        blocks += [("p", TABLE_CAPTIONS["screen"] + "."), ("table", table)]
     return blocks
+
+
+def n_evaluation_blocks(results: pd.DataFrame, targets: pd.DataFrame) -> list:
+    """The report's section on the N-evaluation (average, worst-of-N, majority vote; none without it)."""
+    table = comparison_table(results, targets, "n_evaluation")
+    if table.empty:
+        return []
+    caption = TABLE_CAPTIONS["n_evaluation"] + "."
+    return [("h2", "N-evaluation"), ("p", caption), ("table", table), ("img", "figures/n_evaluation.png")]
+
+
+def paired_blocks(results: pd.DataFrame, targets: pd.DataFrame) -> list:
+    """The report's section of paired comparisons on the same images (none without any)."""
+    paired = comparison_table(results, targets, "paired")
+    if paired.empty:
+        return []
+    return [("h2", "Paired comparisons on the same images"), ("p", TABLE_CAPTIONS["paired"] + "."), ("table", paired)]
 
 
 def blocks_to_markdown(blocks: Sequence) -> str:

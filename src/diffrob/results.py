@@ -1,5 +1,6 @@
-"""Typed results gathered into `paper/results.csv` (long format: artifact, dataset, row, column, value, sd, n)
-and `paper/omissions.csv`. The measurement layer writes its rows with :func:`result_row`; the paper-facing
+"""Typed results gathered into `paper/results.csv` (long format: artifact, dataset, row, column, value, sd, n; an
+accuracy also has the images it was measured on and its 95% interval over them, a paired comparison its
+p-value) and `paper/omissions.csv`. The measurement layer writes its rows with :func:`result_row`; the paper-facing
 names of rows and columns are made here and in :mod:`diffrob.paper`, never by the measurements."""
 
 from __future__ import annotations
@@ -12,17 +13,48 @@ from typing import Any
 import pandas as pd
 
 from diffrob.claims import lookup
+from diffrob.intervals import wilson_interval
 from diffrob.io import read_json
-from diffrob.labels import ATTACK_LABELS, MODEL_LABELS, SAMPLER_LABELS, input_label, table5_rows
+from diffrob.labels import (
+    ATTACK_LABELS,
+    COMPARISON_LABELS,
+    MODEL_LABELS,
+    PROTOCOL_LABELS,
+    SAMPLER_LABELS,
+    input_label,
+    table5_rows,
+)
 from diffrob.records import mean_sd, uniform_input
 
-RESULT_COLUMNS = ["artifact", "dataset", "row", "column", "value", "sd", "n"]
+RESULT_COLUMNS = ["artifact", "dataset", "row", "column", "value", "sd", "n", "images", "ci_low", "ci_high", "p_value"]
 
 
-def result_row(artifact: str, dataset: str, row: str, column: str, values: Sequence[float]) -> dict[str, Any]:
-    """One row of ``paper/results.csv``: the mean, sd and n of ``values``."""
+def over_images(value: float, images: int | None) -> dict[str, Any]:
+    """The interval columns of an accuracy (%) measured on ``images`` images (none without a count): the images
+    and the Wilson interval (:func:`diffrob.intervals.wilson_interval`)."""
+    if images is None:
+        return {}
+    low, high = wilson_interval(value, int(images))
+    return {"images": int(images), "ci_low": low, "ci_high": high}
+
+
+def result_row(
+    artifact: str, dataset: str, row: str, column: str, values: Sequence[float], images: int | None = None
+) -> dict[str, Any]:
+    """One row of ``paper/results.csv``: the mean, sd and n of ``values``; for an accuracy measured on ``images``
+    images, its interval over them."""
     mean, sd, n = mean_sd(values)
-    return {"artifact": artifact, "dataset": dataset, "row": row, "column": column, "value": mean, "sd": sd, "n": n}
+    named = {"artifact": artifact, "dataset": dataset, "row": row, "column": column}
+    return {**named, "value": mean, "sd": sd, "n": n, **over_images(mean, images)}
+
+
+def images_of(records: Sequence[Mapping[str, Any]]) -> int | None:
+    """The number of images a group of accuracy records was measured on (``n`` of each metrics file): one count
+    for the group, None for none, an error when they differ."""
+    counts = {int(r["n"]) for r in records if r.get("n") is not None}
+    if len(counts) > 1:
+        raise ValueError(f"accuracies averaged over different numbers of images: {sorted(counts)}")
+    return counts.pop() if counts else None
 
 
 def present(records: Sequence[Mapping[str, Any]], key: str) -> list[float]:
@@ -59,55 +91,47 @@ def accuracy_rows(
     def clean(sampler: str, t: int) -> list:
         return [p for p in purified if p["sampler"] == sampler and int(p["t_star"]) == t]
 
+    def accuracy(artifact: str, row: str, column: str, group: Sequence[Mapping[str, Any]], key: str) -> dict:
+        measured = [g for g in group if g.get(key) is not None]
+        return result_row(artifact, dataset, row, column, [g[key] for g in measured], images_of(measured))
+
     label = SAMPLER_LABELS[main_sampler]
     rows = []
     main_clean = clean(main_sampler, main_t)
     if main_clean:
         rows += [
-            result_row("table2", dataset, f"{label} free", "clean_acc", [p["acc_free"] for p in main_clean]),
-            result_row("table2", dataset, f"{label} fixed", "clean_acc", [p["acc_fixed"] for p in main_clean]),
+            accuracy("table2", f"{label} free", "clean_acc", main_clean, "acc_free"),
+            accuracy("table2", f"{label} fixed", "clean_acc", main_clean, "acc_fixed"),
         ]
     eot_attack = f"{main_attack}_eot"
     free, fixed = pick(main_sampler, main_t, main_attack, "free"), pick(main_sampler, main_t, main_attack, "fixed")
     eot = pick(main_sampler, main_t, eot_attack, "free")
     if free:
-        rows.append(result_row("table2", dataset, f"{label} free", main_attack, [s["acc_own"] for s in free]))
+        rows.append(accuracy("table2", f"{label} free", main_attack, free, "acc_own"))
     if eot:
-        rows.append(result_row("table2", dataset, f"{label} free", eot_attack, [s["acc_own"] for s in eot]))
+        rows.append(accuracy("table2", f"{label} free", eot_attack, eot, "acc_own"))
     if fixed:
         rows += [
-            result_row("table2", dataset, f"{label} fixed", main_attack, [s["acc_own"] for s in fixed]),
-            result_row(
-                "table2", dataset, f"{label} fixed", f"{main_attack}_fresh_test", [s["acc_fresh"] for s in fixed]
-            ),
+            accuracy("table2", f"{label} fixed", main_attack, fixed, "acc_own"),
+            accuracy("table2", f"{label} fixed", f"{main_attack}_fresh_test", fixed, "acc_fresh"),
         ]
-        transfer = present(fixed, "acc_transfer")
-        if transfer:
-            rows.append(result_row("table4", dataset, "transfer across seeds", main_attack, transfer))
+        if present(fixed, "acc_transfer"):
+            rows.append(accuracy("table4", "transfer across seeds", main_attack, fixed, "acc_transfer"))
+        reference = f"{label} {ATTACK_LABELS[main_attack]} fixed (reference)"
+        rows.append(accuracy("n_evaluation", reference, "fixed", fixed, "acc_own"))  # beside the N-evaluation
     groups = sorted({(s["sampler"], int(s["t_star"]), s["attack"], s["randomness"]) for s in shards})
     for sampler, t, attack, randomness in groups:
         group = pick(sampler, t, attack, randomness)
         name = f"{SAMPLER_LABELS[sampler]} t={t} {ATTACK_LABELS[attack]} {randomness}"
         for column in ("acc_own", "acc_fresh", "acc_transfer"):
             if present(group, column):
-                rows.append(result_row("accuracy", dataset, name, column, present(group, column)))
+                rows.append(accuracy("accuracy", name, column, group, column))
         if attack == "pgd" and randomness == "fixed":
+            sampler_label = SAMPLER_LABELS[sampler]
             if t == main_t:
-                rows.append(
-                    result_row("table6", dataset, SAMPLER_LABELS[sampler], "pgd_fix", [s["acc_own"] for s in group])
-                )
-            rows.append(
-                result_row("table7", dataset, SAMPLER_LABELS[sampler], f"pgd_fix_t{t}", [s["acc_own"] for s in group])
-            )
-            rows.append(
-                result_row(
-                    "table7",
-                    dataset,
-                    SAMPLER_LABELS[sampler],
-                    f"clean_fix_t{t}",
-                    [p["acc_fixed"] for p in clean(sampler, t)],
-                )
-            )
+                rows.append(accuracy("table6", sampler_label, "pgd_fix", group, "acc_own"))
+            rows.append(accuracy("table7", sampler_label, f"pgd_fix_t{t}", group, "acc_own"))
+            rows.append(accuracy("table7", sampler_label, f"clean_fix_t{t}", clean(sampler, t), "acc_fixed"))
     return rows
 
 
@@ -138,6 +162,12 @@ def _addt_accuracy_column(r: Mapping[str, Any]) -> str:
     return f"clean_{r['setting']}" if r["input"] == "clean" else f"{r['norm']}_{r['setting']}"
 
 
+def _n_evaluation_name(r: Mapping[str, Any]) -> Name:
+    attack = ATTACK_LABELS.get(r["attack"]) or PROTOCOL_LABELS[r["attack"]]
+    row = f"{MODEL_LABELS[r['model']]} {attack} free, seed {r['seed']}"
+    return "n_evaluation", row, f"{r['statistic']}_N{r['draws']}"
+
+
 DIRECTION_COLUMNS = {"image": "fixed_image_vary_noise", "noise": "fixed_noise_vary_image"}
 
 # quantity -> (its paper names given the record and the main t*, the factor from the stored value to the named one)
@@ -163,6 +193,12 @@ PAPER_NAMES: dict[str, tuple[Callable[[Mapping[str, Any], int], list[Name]], flo
     "addt_accuracy_pct": (lambda r, _: [("addt", MODEL_LABELS[r["model"]], _addt_accuracy_column(r))], 1.0),
     "addt_compression_rate": (lambda r, _: [("addt", MODEL_LABELS[r["model"]], f"compression_{r['input']}")], 1.0),
     "addt_sigmoid_residual": (lambda r, _: [("addt", MODEL_LABELS[r["model"]], "sigmoid_residual_linf_dwbox")], 1.0),
+    "n_evaluation_accuracy_pct": (lambda r, _: [_n_evaluation_name(r)], 1.0),
+    "screen_estimate": (lambda r, _: [("screen", r["purifier"], r["estimate"])], 1.0),
+    "paired_difference_pct": (
+        lambda r, _: [("paired", COMPARISON_LABELS[r["comparison"]], f"{r['attack']}_seed{r['seed']}")],
+        1.0,
+    ),
 }
 
 
@@ -174,15 +210,26 @@ def paper_rows(record: Mapping[str, Any], dataset: str, main_t: int) -> list[dic
         raise ValueError(f"no paper name for quantity {quantity!r}")
     names, factor = PAPER_NAMES[quantity]
     value, sd = float(record["value"]) * factor, float(record["sd"]) * factor
+    if "ci_low" in record:  # a record with an interval of its own (a paired comparison, a screen's estimate)
+        low, high = float(record["ci_low"]) * factor, float(record["ci_high"]) * factor
+        counted = {"images": int(record["images"]), "ci_low": low, "ci_high": high}
+        if "p_value" in record:
+            counted["p_value"] = float(record["p_value"])
+    else:
+        counted = over_images(value, record.get("images"))
     return [
         {"artifact": a, "dataset": dataset, "row": row, "column": c, "value": value, "sd": sd, "n": int(record["n"])}
+        | counted
         for a, row, c in names(record, main_t)
     ]
 
 
 def results_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """``paper/results.csv`` as a frame with the columns of ``paper_targets.csv`` (plus ``n``)."""
-    return pd.DataFrame(list(rows), columns=RESULT_COLUMNS)
+    """``paper/results.csv`` as a frame with the columns of ``paper_targets.csv`` (plus ``n``, and the images,
+    interval and p-value columns where they apply)."""
+    frame = pd.DataFrame(list(rows), columns=RESULT_COLUMNS)
+    frame["images"] = frame["images"].astype("Int64")
+    return frame
 
 
 def collect_results(
@@ -198,8 +245,8 @@ def collect_results(
     """``paper/results.csv``: every metric and measurement file gathered into long format."""
     classifier = read_json(classifier_json)
     rows: list[dict[str, Any]] = [
-        result_row("setup", dataset, "classifier", "clean_acc", [classifier["clean_acc"]]),
-        result_row("setup", dataset, "classifier", "pgd_undefended", [classifier["pgd_acc"]]),
+        result_row("setup", dataset, "classifier", "clean_acc", [classifier["clean_acc"]], classifier.get("n")),
+        result_row("setup", dataset, "classifier", "pgd_undefended", [classifier["pgd_acc"]], classifier.get("n")),
     ]
     purified = [read_json(p) for p in purified_jsons]
     shards = [read_json(p) for p in shard_jsons]
@@ -213,6 +260,11 @@ def collect_results(
             rows += [
                 result_row("fig3b", dataset, "sigmoid", key, [m["fit"][key]])
                 for key in ("top", "midpoint", "width", "r2", "at_zero", "n_points")
+            ]
+        if m.get("leave_one_out"):  # each (sampler, t*) point predicted from a fit on the others
+            rows += [
+                result_row("fig3b", dataset, "leave-one-out", key, [m["leave_one_out"][key]])
+                for key in ("mae", "rmse", "coverage", "failed")
             ]
     frame = results_frame(rows)
     return frame.drop_duplicates(subset=["artifact", "dataset", "row", "column"], keep="first")

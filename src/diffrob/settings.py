@@ -274,6 +274,43 @@ def check_addt(config: Mapping[str, Any]) -> None:
         )
 
 
+def screened_purifiers(config: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]]]:
+    """The purifiers of config ``screen`` this configuration can screen, and those it leaves out with the reason:
+    one that names a fine-tune (``addt/<mode>``) the configuration does not make (a profile that turns ADDT off
+    keeps config.yaml's list)."""
+    purifiers = (config.get("screen") or {}).get("purifiers") or {}
+    tuned = set((config.get("addt") or {}).get("models", ()))
+    kept, left_out = {}, []
+    for name, entry in purifiers.items():
+        model = str(entry.get("model", "ddpm"))
+        if "callable" not in entry and model.startswith("addt/") and model.removeprefix("addt/") not in tuned:
+            left_out.append((name, f"its model {model} is not made here (addt.models = {sorted(tuned)})"))
+        else:
+            kept[name] = dict(entry)
+    return kept, left_out
+
+
+def check_screen(config: Mapping[str, Any]) -> None:
+    """Each screened purifier is a callable, or a model with a sampler and a t* in [1, T]."""
+    purifiers = (config.get("screen") or {}).get("purifiers") or {}
+    total = int(config["diffusion"]["schedule"]["num_train_timesteps"])
+    for name, entry in purifiers.items():
+        key = f"screen.purifiers.{name}"
+        if "callable" in entry:
+            extra = sorted(set(entry) - {"callable"})
+            if extra:
+                raise ConfigError(f"{key}: a callable purifier takes no {', '.join(extra)} (it is its own purifier)")
+            continue
+        if "sampler" not in entry or "t_star" not in entry:
+            raise ConfigError(f"{key}: give a callable, or a sampler and a t_star (with a model: ddpm by default)")
+        if not 1 <= int(entry["t_star"]) <= total:
+            raise ConfigError(f"{key}.t_star = {entry['t_star']}: must be in [1, T] with T = {total}")
+        model = str(entry.get("model", "ddpm"))
+        if model.startswith("addt/") and model.removeprefix("addt/") not in FINETUNE_KEYS:
+            modes = ", ".join(f"addt/{m}" for m in FINETUNE_KEYS)
+            raise ConfigError(f"{key}.model = {model}: no such fine-tune; expected one of {modes}")
+
+
 RULES: tuple[Callable[[Mapping[str, Any]], None], ...] = (
     check_sources,
     check_depths,
@@ -284,6 +321,7 @@ RULES: tuple[Callable[[Mapping[str, Any]], None], ...] = (
     check_draw_ranges,
     check_addt,
     check_gpus,
+    check_screen,
 )
 
 
