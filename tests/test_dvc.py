@@ -89,7 +89,9 @@ def test_the_shard_killed_between_batches_resumed_from_its_saved_batch(crashed):
     assert kill.batch is not None and kill.batch.name == "batch-00000.safetensors"
     reuse = reuse_in_logs(repo)
     folder = str(kill.batch.parent.relative_to(repo))
-    assert reuse[folder] == ([0], [1]), reuse
+    reused, computed = reuse[folder]
+    # batch 0 was loaded back, never computed again; batch 1 too if a later kill landed after it was saved
+    assert 0 in reused and 0 not in computed and sorted(reused + computed) == [0, 1], reuse
 
 
 @pytest.mark.workflow
