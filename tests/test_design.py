@@ -130,3 +130,12 @@ def test_addt_omits_the_sigmoid_residual_off_the_sigmoids_budget_and_its_claims_
     items = _items(Design.from_config(config), "addt")
     assert set(items) == {"sigmoid residual", "claims"}
     assert "attack.epsilon" in items["sigmoid residual"] and "needs both" in items["claims"]
+
+
+def test_the_n_evaluation_is_omitted_with_its_reason_when_off_or_without_free_sets():
+    assert _items(_design(), "n_evaluation") == {}
+    off = _design(measure={"n_evaluation": {"draws": 0}})
+    assert _items(off, "n_evaluation") == {"every set": "measure.n_evaluation.draws is 0"}
+    fixed_only = _design(attack={"randomness": ["fixed"], "extra": []})
+    assert fixed_only.free_sets() == () and "the workflow's attacks" in _items(fixed_only, "n_evaluation")
+    assert fixed_only.randomness_pairs() == ()  # nothing to compare image by image either

@@ -195,3 +195,10 @@ def test_the_report_and_manuscript_speak_of_the_runs_own_data():
     assert "other data" in digits_text and "respaced to 20 of t* = 100" in digits_text
     cifar_text = how_magnitudes_differ(cifar)
     assert "Same data set" in cifar_text and "other data" not in cifar_text and "respaced" not in cifar_text
+
+
+def test_a_table_without_a_caption_is_refused(tmp_path):
+    from diffrob.report import write_table
+
+    with pytest.raises(ValueError, match="no table 'table3'"):
+        write_table(tmp_path / "results.csv", tmp_path / "targets.csv", "table3", tmp_path)

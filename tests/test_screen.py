@@ -141,3 +141,8 @@ def test_the_console_script_has_help():
     result = subprocess.run([*command, "screen", "--help"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "--callable" in result.stdout and "--t-star" in result.stdout and "compression" in result.stdout
+
+
+def test_screening_needs_a_seed():
+    with pytest.raises(ValueError, match="at least one base seed"):
+        screen(CallablePurifier(_shrink, "shrink"), _MeanClassifier(), _images(), 0.1, [], None)
