@@ -21,12 +21,14 @@ REUSED = re.compile(r"batches reused from (\S+): \[([\d, ]*)\]; computed: \[([\d
 @dataclass
 class Kill:
     """One kill -9: when (seconds after the start, or IN_A_SHARD), the jobs running (their outputs), the
-    finished outputs with their (inode, mtime_ns), and the saved batch that made an IN_A_SHARD kill."""
+    finished outputs with their (inode, mtime_ns), the saved batch that made an IN_A_SHARD kill, and the
+    batch reuse the job logs recorded by then (:func:`reuse_in_logs`; a job run again overwrites its log)."""
 
     when: float | str
     running: set[str]
     finished: dict[Path, tuple[int, int]]
     batch: Path | None = None
+    reuse: dict[str, tuple[list[int], list[int]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -137,7 +139,7 @@ def kill_repeatedly(command: list[str], workdir: Path, moments: list[float | str
                 os.killpg(process.pid, signal.SIGSTOP)
         if process.poll() is not None:
             raise AssertionError(f"{command} ended (code {process.returncode}) before the kill at {when}")
-        kill = Kill(when, incomplete(workdir, since=started), finished(workdir), batch)
+        kill = Kill(when, incomplete(workdir, since=started), finished(workdir), batch, reuse_in_logs(workdir))
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         crashes.kills.append(kill)
