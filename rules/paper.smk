@@ -27,6 +27,7 @@ rule results:
     params:
         omissions=[o.as_dict() for o in DESIGN.omissions()]
         + [{"artifact": "screen", "item": name, "reason": why} for name, why in SCREEN_LEFT_OUT],
+        screened=list(SCREENED),
         dataset=config["dataset"],
         main_sampler=MAIN,
         main_t=T_STAR,

@@ -12,4 +12,4 @@ frame = collect_results(
 with atomic_path(snakemake.output.results) as tmp:
     frame.to_csv(tmp, index=False)
 with atomic_path(snakemake.output.omissions) as tmp:
-    collect_omissions(p.omissions, i.sigmoid).to_csv(tmp, index=False)
+    collect_omissions(p.omissions, i.sigmoid, p.screened).to_csv(tmp, index=False)

@@ -146,9 +146,36 @@ def test_a_missing_transfer_partner_leaves_table4_out_and_omissions_say_why(tmp_
     write_json({"points": [], "fit": None, "reason": "0 points"}, sigmoid)
     planned = [{"artifact": "table4", "item": "transfer", "reason": "one base seed"}]
     omissions = collect_omissions(planned, sigmoid)
-    assert list(omissions["artifact"]) == ["table4", "fig3b"]
+    assert list(omissions["artifact"]) == ["table4", "fig3b", "screen"]
     assert omission_notes(omissions, ["table4"]) == ["Not measured: transfer: one base seed."]
     assert omission_notes(omissions, ["table1"]) == []
+
+
+def test_without_a_sigmoid_fit_the_screens_prediction_and_leave_one_out_are_omitted_with_the_reason(tmp_path):
+    from diffrob.io import write_json
+    from diffrob.report import screen_blocks
+    from diffrob.results import collect_omissions
+
+    sigmoid = tmp_path / "sigmoid.json"
+    write_json({"points": [{}], "fit": None, "reason": "1 (sampler, t*) point(s)"}, sigmoid)
+    omissions = collect_omissions([], sigmoid, ["ddpm-t100"])
+    reasons = dict(zip(omissions["item"], omissions["reason"], strict=True))
+    assert reasons["ddpm-t100: predicted accuracy"] == "no Fig. 3b sigmoid to predict from (1 (sampler, t*) point(s))"
+    assert reasons["leave-one-out over the (sampler, t*) points"].startswith("no Fig. 3b sigmoid")
+    empty = pd.DataFrame(columns=["artifact", "dataset", "row", "column", "value", "sd", "n"])
+    targets = pd.DataFrame(columns=["artifact", "row", "column", "value"])
+    blocks = screen_blocks(empty, targets, omissions)
+    assert blocks[0] == ("h2", "Screening by compression (diffrob screen)")
+    assert "Not measured: ddpm-t100: predicted accuracy: no Fig. 3b sigmoid" in blocks[-1][1]
+    assert screen_blocks(empty, targets, omissions.iloc[:0]) == []  # nothing measured, nothing omitted: no section
+
+    fitted = {"points": [{}] * 4, "fit": {"a": 1.0}, "leave_one_out": None, "reason": None}
+    write_json(fitted, sigmoid)
+    omissions = collect_omissions([], sigmoid, ["ddpm-t100"])  # a fit: the prediction stands, leave-one-out does not
+    assert list(omissions["item"]) == ["leave-one-out over the (sampler, t*) points"]
+    assert omissions["reason"].iloc[0] == "4 (sampler, t*) points; leaving one out needs more than 4"
+    write_json({**fitted, "leave_one_out": {"mae": 1.0}}, sigmoid)
+    assert collect_omissions([], sigmoid, ["ddpm-t100"]).empty
 
 
 def test_the_report_says_why_a_claim_has_no_numbers():

@@ -59,6 +59,15 @@ def test_every_rule_ran_on_full_size_models_and_no_peak_exceeds_its_chunk_bound(
 
 
 @pytest.mark.workflow
+def test_snakemakes_report_builds_on_the_profile_run(rehearsed):
+    repo, _ = rehearsed
+    html = (repo / "runs/cifar10/paper/snakemake-report.html").read_text()
+    for category in ("0 Claims", "4 Compression (Sec. 5)", "5 ADDT"):
+        assert category in html, category
+    assert "fig3b_sigmoid.png" in html and "n_evaluation.csv" in html and "addt.csv" in html
+
+
+@pytest.mark.workflow
 def test_the_downloads_read_the_file_stand_ins_and_keep_their_digests(rehearsed):
     repo, _ = rehearsed
     workdir = repo / "runs/cifar10"

@@ -84,6 +84,14 @@ def prediction_band(fit: dict, alpha: float, confidence: float = 0.95) -> tuple[
     return value, max(value - half, 0.0), min(value + half, 100.0)
 
 
+def leave_one_out_unavailable(n_points: int) -> str | None:
+    """Why the leave-one-out check cannot run on ``n_points`` (sampler, t*) points, or None when it can: each
+    fit on all but one point needs :data:`MIN_POINTS`."""
+    if n_points > MIN_POINTS:
+        return None
+    return f"{n_points} (sampler, t*) points; leaving one out needs more than {MIN_POINTS}"
+
+
 def leave_one_out(points: Sequence[dict], confidence: float = 0.95) -> dict:
     """How well the sigmoid predicts a (sampler, t*) point it was not fitted on: each point predicted from a fit
     on the others (:func:`prediction_band`), with the mean absolute and root-mean-square error (points) and the
@@ -165,7 +173,7 @@ def sigmoid_from_files(compression_jsons: Sequence[str], metric_jsons: Sequence[
     else:
         try:
             fit = fit_sigmoid(x, y)
-            loo = leave_one_out(points) if len(points) > MIN_POINTS else None
+            loo = None if leave_one_out_unavailable(len(points)) else leave_one_out(points)
             return {"points": points, "fit": fit, "leave_one_out": loo, "reason": None}
         except RuntimeError as err:  # scipy: the least-squares fit did not converge
             reason = f"the least-squares fit did not converge: {err}"

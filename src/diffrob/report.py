@@ -405,18 +405,24 @@ def claim_blocks(
         others = [t for t in claim.tables if t != "table2"]
         if others:
             blocks.append(("p", "Full tables: " + ", ".join(f"tables/{t}.md" for t in others)))
-    sections = (n_evaluation_blocks, screen_blocks, paired_blocks)
-    return blocks + [block for section in sections for block in section(results, targets)]
+    return (
+        blocks
+        + n_evaluation_blocks(results, targets)
+        + screen_blocks(results, targets, omissions)
+        + paired_blocks(results, targets)
+    )
 
 
-def screen_blocks(results: pd.DataFrame, targets: pd.DataFrame) -> list:
+def screen_blocks(results: pd.DataFrame, targets: pd.DataFrame, omissions: pd.DataFrame) -> list:
     """The report's section on screening by compression: the sigmoid's leave-one-out error over the (sampler, t*)
-    points, and each screened purifier's estimates (none without either)."""
+    points, each screened purifier's estimates, and what of them was not measured (``omissions``; the section
+    is empty when there is none of these)."""
     mae, _ = lookup(results, "fig3b", "leave-one-out", "mae")
     rmse, _ = lookup(results, "fig3b", "leave-one-out", "rmse")
     coverage, _ = lookup(results, "fig3b", "leave-one-out", "coverage")
     table = comparison_table(results, targets, "screen")
-    if math.isnan(mae) and table.empty:
+    notes = omission_notes(omissions, ["screen"])
+    if math.isnan(mae) and table.empty and not notes:
         return []
     blocks: list = [("h2", "Screening by compression (diffrob screen)")]
     if not math.isnan(mae):
@@ -430,6 +436,8 @@ def screen_blocks(results: pd.DataFrame, targets: pd.DataFrame) -> list:
         )
     if not table.empty:
         blocks += [("p", TABLE_CAPTIONS["screen"] + "."), ("table", table)]
+    if notes:
+        blocks.append(("p", " ".join(notes)))
     return blocks
 
 

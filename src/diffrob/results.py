@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from diffrob.claims import lookup
+from diffrob.fit import leave_one_out_unavailable
 from diffrob.intervals import wilson_interval
 from diffrob.io import read_json
 from diffrob.labels import (
@@ -273,16 +274,25 @@ def collect_results(
 OMISSION_COLUMNS = ["artifact", "item", "reason"]
 
 
-def collect_omissions(planned: Sequence[Mapping[str, str]], sigmoid_json: str | Path) -> pd.DataFrame:
+def collect_omissions(
+    planned: Sequence[Mapping[str, str]], sigmoid_json: str | Path, screened: Sequence[str] = ()
+) -> pd.DataFrame:
     """``paper/omissions.csv``: what this run does not produce and why.
 
-    ``planned``: the experiment design's omissions (:meth:`diffrob.design.Design.omissions`); to them is
-    added a sigmoid the fit could not produce (``sigmoid.json`` with ``fit: null`` and its ``reason``).
+    ``planned``: the experiment design's omissions (:meth:`diffrob.design.Design.omissions`). To them are added
+    what hangs on the sigmoid fit (``sigmoid.json``): the fit itself when it is ``null`` (with its ``reason``),
+    the leave-one-out check when it was not run, and the predicted accuracy of each purifier in ``screened``
+    (the names of the screened purifiers) when there is no fit to predict from.
     """
     rows = [dict(o) for o in planned]
     sigmoid = read_json(sigmoid_json)
+    no_fit = f"no Fig. 3b sigmoid to predict from ({sigmoid['reason']})"
     if sigmoid["fit"] is None:
         rows.append({"artifact": "fig3b", "item": "sigmoid fit", "reason": sigmoid["reason"]})
+        rows += [{"artifact": "screen", "item": f"{name}: predicted accuracy", "reason": no_fit} for name in screened]
+    if not sigmoid.get("leave_one_out"):
+        reason = no_fit if sigmoid["fit"] is None else leave_one_out_unavailable(len(sigmoid["points"]))
+        rows.append({"artifact": "screen", "item": "leave-one-out over the (sampler, t*) points", "reason": reason})
     frame = pd.DataFrame(rows, columns=OMISSION_COLUMNS)
     return frame.drop_duplicates(subset=["artifact", "item"], keep="first")
 
