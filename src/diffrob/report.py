@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -310,32 +311,28 @@ def smaller_budget_sentence(claim: Any, results: pd.DataFrame) -> str:
     return f"At the budgets this run also measures: {shown}."
 
 
-def claim_blocks(
-    results: pd.DataFrame,
-    targets: pd.DataFrame,
-    build: Mapping[str, Any],
-    tables_dir: Path,
-    omissions: pd.DataFrame | None = None,
-) -> list:
-    """The report as blocks: ("h1"|"h2"|"p", text), ("table", DataFrame), ("img", path), ("md", text).
+def main_sampler_label(config: Mapping[str, Any]) -> str:
+    """The paper's label of the run's main sampler (the first configured; DDPM by default)."""
+    return SAMPLER_LABELS.get(config.get("purification", {}).get("samplers", ["ddpm"])[0], "DDPM")
 
-    ``omissions`` (``omissions.csv``) says, under each claim, what of its evidence was not measured and why.
-    """
-    omissions = omissions if omissions is not None else pd.DataFrame(columns=OMISSION_COLUMNS)
-    config = build.get("config", {})
-    main = SAMPLER_LABELS.get(config.get("purification", {}).get("samplers", ["ddpm"])[0], "DDPM")
+
+def run_claims(config: Mapping[str, Any]) -> list:
+    """The claims this run's configuration checks (:func:`diffrob.claims.claims`, and ADDT's when it has one)."""
+    main = main_sampler_label(config)
     epsilons = config.get("measure", {}).get("uniform_epsilons", [])
     smallest = f"Uniform {min(epsilons):g}" if epsilons else ""
+    uniform_rows = [f"Uniform {e:g}" for e in sorted(epsilons)]
+    found = claims(main, smallest, config.get("attack", {}).get("main", "pgd"), uniform_rows)
+    return found + addt_claims() if config.get("addt") else found
+
+
+def heading_blocks(config: Mapping[str, Any], build: Mapping[str, Any], results: pd.DataFrame) -> list:
+    """The report's title, how to read it, and the run's settings."""
+    main = main_sampler_label(config)
     attack = config.get("attack", {})
     dataset = config.get("dataset", run_dataset(results))
-    heading = paper_column(dataset)
-    uniform_rows = [f"Uniform {e:g}" for e in sorted(epsilons)]
-    all_claims = claims(main, smallest, attack.get("main", "pgd"), uniform_rows)
-    if config.get("addt"):
-        all_claims += addt_claims()
-    verdicts = [c.check(results) for c in all_claims]
     purification = config.get("purification", {})
-    blocks: list = [
+    return [
         ("h1", f"diffrob report: {config.get('dataset', '?')}"),
         (
             "p",
@@ -355,6 +352,12 @@ def claim_blocks(
             f"diffrob {build.get('diffrob')}, created {build.get('created')}.",
         ),
         ("p", attack_scale_sentence(results, main, attack.get("main", "pgd"))),
+    ]
+
+
+def summary_blocks(all_claims: Sequence[Any], verdicts: Sequence[bool | None], omissions: pd.DataFrame) -> list:
+    """The summary table of every claim's verdict, their count, and what the configuration does not measure."""
+    blocks: list = [
         ("h2", "Summary"),
         (
             "table",
@@ -379,34 +382,86 @@ def claim_blocks(
             ("p", "What the configuration does not produce, and why (paper/omissions.csv)."),
             ("table", omissions.reset_index(drop=True)),
         ]
-    for number, (claim, verdict) in enumerate(zip(all_claims, verdicts, strict=True), start=1):
-        evidence = []
-        for label, ours, theirs in claim.evidence:
-            mine = fmt(*lookup(results, *ours), 3)
-            paper = fmt(*paper_value(targets, dataset, *theirs), 3) if theirs else "–"
-            interval = interval_of(results, *ours)
-            evidence.append({"quantity": label, "ours": mine, "95% interval (images)": interval, heading: paper})
-        blocks += [
-            ("h2", f"{number}. {claim.section}: {_mark(verdict)}"),
-            ("p", claim.statement),
-            ("table", pd.DataFrame(evidence)),
-            ("p", "Checked: " + "; ".join(c.describe() for c in claim.conditions) + "."),
-        ]
-        if verdict is False:
-            blocks.append(("p", smaller_budget_sentence(claim, results)))
-        missing = omission_notes(omissions, claim_artifacts(claim))
-        if missing:
-            blocks.append(("p", " ".join(missing)))
-        elif verdict is None:
-            blocks.append(("p", "Not measured: the numbers this check reads are absent from results.csv."))
-        if "table2" in claim.tables and (tables_dir / "table2.md").exists():
-            blocks.append(("md", (tables_dir / "table2.md").read_text()))
-        blocks += [("img", f"figures/{name}.png") for name in claim.figures]
-        others = [t for t in claim.tables if t != "table2"]
-        if others:
-            blocks.append(("p", "Full tables: " + ", ".join(f"tables/{t}.md" for t in others)))
+    return blocks
+
+
+def evidence_table(claim: Any, results: pd.DataFrame, targets: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """A claim's evidence: each quantity ours (± spread over seeds), its interval over images, and the paper's."""
+    heading = paper_column(dataset)
+    rows = []
+    for label, ours, theirs in claim.evidence:
+        mine = fmt(*lookup(results, *ours), 3)
+        paper = fmt(*paper_value(targets, dataset, *theirs), 3) if theirs else "–"
+        rows.append(
+            {"quantity": label, "ours": mine, "95% interval (images)": interval_of(results, *ours), heading: paper}
+        )
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class ClaimContext:
+    """What every claim's section reads: the run's results, the paper's targets, the run's dataset, what it
+    did not measure (``omissions.csv``) and the folder of its tables."""
+
+    results: pd.DataFrame
+    targets: pd.DataFrame
+    dataset: str
+    omissions: pd.DataFrame
+    tables_dir: Path
+
+
+def claim_section_blocks(number: int, claim: Any, verdict: bool | None, context: ClaimContext) -> list:
+    """One claim's section: verdict, statement, evidence, the conditions checked, why it fails or is not
+    measured, and its tables and figures."""
+    results, omissions, tables_dir = context.results, context.omissions, context.tables_dir
+    blocks: list = [
+        ("h2", f"{number}. {claim.section}: {_mark(verdict)}"),
+        ("p", claim.statement),
+        ("table", evidence_table(claim, results, context.targets, context.dataset)),
+        ("p", "Checked: " + "; ".join(c.describe() for c in claim.conditions) + "."),
+    ]
+    if verdict is False:
+        blocks.append(("p", smaller_budget_sentence(claim, results)))
+    missing = omission_notes(omissions, claim_artifacts(claim))
+    if missing:
+        blocks.append(("p", " ".join(missing)))
+    elif verdict is None:
+        blocks.append(("p", "Not measured: the numbers this check reads are absent from results.csv."))
+    if "table2" in claim.tables and (tables_dir / "table2.md").exists():
+        blocks.append(("md", (tables_dir / "table2.md").read_text()))
+    blocks += [("img", f"figures/{name}.png") for name in claim.figures]
+    others = [t for t in claim.tables if t != "table2"]
+    if others:
+        blocks.append(("p", "Full tables: " + ", ".join(f"tables/{t}.md" for t in others)))
+    return blocks
+
+
+def claim_blocks(
+    results: pd.DataFrame,
+    targets: pd.DataFrame,
+    build: Mapping[str, Any],
+    tables_dir: Path,
+    omissions: pd.DataFrame | None = None,
+) -> list:
+    """The report as blocks: ("h1"|"h2"|"p", text), ("table", DataFrame), ("img", path), ("md", text).
+
+    ``omissions`` (``omissions.csv``) says, under each claim, what of its evidence was not measured and why.
+    """
+    omissions = omissions if omissions is not None else pd.DataFrame(columns=OMISSION_COLUMNS)
+    config = build.get("config", {})
+    dataset = config.get("dataset", run_dataset(results))
+    all_claims = run_claims(config)
+    verdicts = [c.check(results) for c in all_claims]
+    context = ClaimContext(results, targets, dataset, omissions, tables_dir)
+    sections = [
+        block
+        for number, (claim, verdict) in enumerate(zip(all_claims, verdicts, strict=True), start=1)
+        for block in claim_section_blocks(number, claim, verdict, context)
+    ]
     return (
-        blocks
+        heading_blocks(config, build, results)
+        + summary_blocks(all_claims, verdicts, omissions)
+        + sections
         + n_evaluation_blocks(results, targets)
         + screen_blocks(results, targets, omissions)
         + paired_blocks(results, targets)
