@@ -63,6 +63,95 @@ def present(records: Sequence[Mapping[str, Any]], key: str) -> list[float]:
     return [r[key] for r in records if r.get(key) is not None]
 
 
+def select_shards(
+    shards: Sequence[Mapping[str, Any]], sampler: str, t: int, attack: str | None = None, randomness: str | None = None
+) -> list[Mapping[str, Any]]:
+    """The shards of ``sampler`` at ``t``, of ``attack`` and ``randomness`` where given."""
+    return [
+        s
+        for s in shards
+        if s["sampler"] == sampler
+        and int(s["t_star"]) == t
+        and (attack is None or s["attack"] == attack)
+        and (randomness is None or s["randomness"] == randomness)
+    ]
+
+
+def select_clean(purified: Sequence[Mapping[str, Any]], sampler: str, t: int) -> list[Mapping[str, Any]]:
+    """The per-seed clean accuracies of ``sampler`` at ``t``."""
+    return [p for p in purified if p["sampler"] == sampler and int(p["t_star"]) == t]
+
+
+def accuracy_row(
+    dataset: str, name: tuple[str, str, str], group: Sequence[Mapping[str, Any]], key: str
+) -> dict[str, Any]:
+    """The results row ``name`` = (artifact, row, column): mean ± sd over the members of ``group`` that measured
+    ``key``, with the interval over their images."""
+    artifact, row, column = name
+    measured = [g for g in group if g.get(key) is not None]
+    return result_row(artifact, dataset, row, column, [g[key] for g in measured], images_of(measured))
+
+
+def main_accuracy_rows(
+    dataset: str,
+    main: tuple[str, int, str],
+    purified: Sequence[Mapping[str, Any]],
+    shards: Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """Table 2 (clean, the main attack free and fixed, its EOT variant, the fixed set tested on fresh draws),
+    Table 4 (transfer across seeds) and the fixed-randomness reference of the N-evaluation, for the ``main``
+    (sampler, t*, attack)."""
+    sampler, t, attack = main
+    label = SAMPLER_LABELS[sampler]
+    rows = []
+    main_clean = select_clean(purified, sampler, t)
+    if main_clean:
+        rows += [
+            accuracy_row(dataset, ("table2", f"{label} free", "clean_acc"), main_clean, "acc_free"),
+            accuracy_row(dataset, ("table2", f"{label} fixed", "clean_acc"), main_clean, "acc_fixed"),
+        ]
+    free, fixed = select_shards(shards, sampler, t, attack, "free"), select_shards(shards, sampler, t, attack, "fixed")
+    eot = select_shards(shards, sampler, t, f"{attack}_eot", "free")
+    if free:
+        rows.append(accuracy_row(dataset, ("table2", f"{label} free", attack), free, "acc_own"))
+    if eot:
+        rows.append(accuracy_row(dataset, ("table2", f"{label} free", f"{attack}_eot"), eot, "acc_own"))
+    if fixed:
+        rows += [
+            accuracy_row(dataset, ("table2", f"{label} fixed", attack), fixed, "acc_own"),
+            accuracy_row(dataset, ("table2", f"{label} fixed", f"{attack}_fresh_test"), fixed, "acc_fresh"),
+        ]
+        if present(fixed, "acc_transfer"):
+            rows.append(accuracy_row(dataset, ("table4", "transfer across seeds", attack), fixed, "acc_transfer"))
+        reference = f"{label} {ATTACK_LABELS[attack]} fixed (reference)"
+        rows.append(accuracy_row(dataset, ("n_evaluation", reference, "fixed"), fixed, "acc_own"))
+    return rows
+
+
+def group_accuracy_rows(
+    dataset: str, main_t: int, purified: Sequence[Mapping[str, Any]], shards: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Every (sampler, t*, attack, randomness) group's accuracies (``accuracy``), and from the fixed-randomness
+    PGD groups Table 6 (at ``main_t``) and Table 7 (every t*, beside the clean accuracy under fixed draws)."""
+    rows = []
+    for sampler, t, attack, randomness in sorted(
+        {(s["sampler"], int(s["t_star"]), s["attack"], s["randomness"]) for s in shards}
+    ):
+        group = select_shards(shards, sampler, t, attack, randomness)
+        label = SAMPLER_LABELS[sampler]
+        name = f"{label} t={t} {ATTACK_LABELS[attack]} {randomness}"
+        for column in ("acc_own", "acc_fresh", "acc_transfer"):
+            if present(group, column):
+                rows.append(accuracy_row(dataset, ("accuracy", name, column), group, column))
+        if attack == "pgd" and randomness == "fixed":
+            if t == main_t:
+                rows.append(accuracy_row(dataset, ("table6", label, "pgd_fix"), group, "acc_own"))
+            rows.append(accuracy_row(dataset, ("table7", label, f"pgd_fix_t{t}"), group, "acc_own"))
+            clean = select_clean(purified, sampler, t)
+            rows.append(accuracy_row(dataset, ("table7", label, f"clean_fix_t{t}"), clean, "acc_fixed"))
+    return rows
+
+
 def accuracy_rows(
     dataset: str,
     main_sampler: str,
@@ -78,62 +167,9 @@ def accuracy_rows(
     Table 2 and 4 columns are named by ``main_attack`` (``pgd`` on CIFAR-10, ``bpda`` on ImageNet, as in
     the paper's Tables 2-4) and its EOT variant.
     """
-
-    def pick(sampler: str, t: int, attack: str | None = None, randomness: str | None = None) -> list:
-        return [
-            s
-            for s in shards
-            if s["sampler"] == sampler
-            and int(s["t_star"]) == t
-            and (attack is None or s["attack"] == attack)
-            and (randomness is None or s["randomness"] == randomness)
-        ]
-
-    def clean(sampler: str, t: int) -> list:
-        return [p for p in purified if p["sampler"] == sampler and int(p["t_star"]) == t]
-
-    def accuracy(artifact: str, row: str, column: str, group: Sequence[Mapping[str, Any]], key: str) -> dict:
-        measured = [g for g in group if g.get(key) is not None]
-        return result_row(artifact, dataset, row, column, [g[key] for g in measured], images_of(measured))
-
-    label = SAMPLER_LABELS[main_sampler]
-    rows = []
-    main_clean = clean(main_sampler, main_t)
-    if main_clean:
-        rows += [
-            accuracy("table2", f"{label} free", "clean_acc", main_clean, "acc_free"),
-            accuracy("table2", f"{label} fixed", "clean_acc", main_clean, "acc_fixed"),
-        ]
-    eot_attack = f"{main_attack}_eot"
-    free, fixed = pick(main_sampler, main_t, main_attack, "free"), pick(main_sampler, main_t, main_attack, "fixed")
-    eot = pick(main_sampler, main_t, eot_attack, "free")
-    if free:
-        rows.append(accuracy("table2", f"{label} free", main_attack, free, "acc_own"))
-    if eot:
-        rows.append(accuracy("table2", f"{label} free", eot_attack, eot, "acc_own"))
-    if fixed:
-        rows += [
-            accuracy("table2", f"{label} fixed", main_attack, fixed, "acc_own"),
-            accuracy("table2", f"{label} fixed", f"{main_attack}_fresh_test", fixed, "acc_fresh"),
-        ]
-        if present(fixed, "acc_transfer"):
-            rows.append(accuracy("table4", "transfer across seeds", main_attack, fixed, "acc_transfer"))
-        reference = f"{label} {ATTACK_LABELS[main_attack]} fixed (reference)"
-        rows.append(accuracy("n_evaluation", reference, "fixed", fixed, "acc_own"))  # beside the N-evaluation
-    groups = sorted({(s["sampler"], int(s["t_star"]), s["attack"], s["randomness"]) for s in shards})
-    for sampler, t, attack, randomness in groups:
-        group = pick(sampler, t, attack, randomness)
-        name = f"{SAMPLER_LABELS[sampler]} t={t} {ATTACK_LABELS[attack]} {randomness}"
-        for column in ("acc_own", "acc_fresh", "acc_transfer"):
-            if present(group, column):
-                rows.append(accuracy("accuracy", name, column, group, column))
-        if attack == "pgd" and randomness == "fixed":
-            sampler_label = SAMPLER_LABELS[sampler]
-            if t == main_t:
-                rows.append(accuracy("table6", sampler_label, "pgd_fix", group, "acc_own"))
-            rows.append(accuracy("table7", sampler_label, f"pgd_fix_t{t}", group, "acc_own"))
-            rows.append(accuracy("table7", sampler_label, f"clean_fix_t{t}", clean(sampler, t), "acc_fixed"))
-    return rows
+    return main_accuracy_rows(dataset, (main_sampler, main_t, main_attack), purified, shards) + group_accuracy_rows(
+        dataset, main_t, purified, shards
+    )
 
 
 Name = tuple[str, str, str]  # (artifact, row, column) in results.csv
