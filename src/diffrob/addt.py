@@ -255,6 +255,45 @@ def _restore(state: dict[str, Any], unet: nn.Module, ema: Any, optimizer: Any, b
     return int(state["step"])
 
 
+def draw_batch(
+    x_all: torch.Tensor,
+    labels_all: torch.Tensor,
+    abar_all: torch.Tensor,
+    batches: torch.Generator,
+    share: slice,
+    settings: FinetuneSettings,
+) -> Batch:
+    """One step's batch: ``settings.batch_size`` rows of the training set (in [-1, 1]) and timesteps drawn from
+    the run's ``batches`` generator (the same global batch in every process), this process's ``share`` of them,
+    with ᾱ_t and the RBGM mixing weight of each."""
+    device = x_all.device
+    rows = torch.randint(0, len(x_all), (settings.batch_size,), generator=batches)[share].to(device)
+    t = torch.randint(0, len(abar_all), (settings.batch_size,), generator=batches)[share].to(device)
+    abar = abar_all[t]
+    weight = mixing_weight(abar, settings.lambda_unit, settings.lambda_min, settings.lambda_max)
+    return Batch(x_all[rows], labels_all[rows], t, abar, weight)
+
+
+def _update(
+    model: nn.Module, unet: nn.Module, optimizers: tuple[Any, Any], pair: tuple[torch.Tensor, ...], grad_clip: float
+) -> float:
+    """One optimiser step on the noise-prediction loss ``‖ε_θ(x_t, t) − target‖²`` (``pair`` = (x_t, t,
+    target); ``model`` is ``unet`` or its DDP wrapper), gradients clipped to ``grad_clip``, then the EMA
+    (``optimizers`` = (AdamW, EMA)); the loss before the step."""
+    optimizer, ema = optimizers
+    xt, t, target = pair
+    loss = nn.functional.mse_loss(model(xt, t).sample, target)
+    value = float(loss.detach())
+    if not math.isfinite(value):
+        return value
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(unet.parameters(), grad_clip)
+    optimizer.step()
+    ema.step(unet.parameters())
+    return value
+
+
 def finetune(
     unet: nn.Module,
     scheduler: Any,
@@ -283,7 +322,6 @@ def finetune(
     classifier.eval()
     device = next(unet.parameters()).device
     abar_all = scheduler.alphas_cumprod.float().to(device)
-    steps_total = int(scheduler.config.num_train_timesteps)
     x_all, labels_all = (train.images * 2.0 - 1.0).to(device), train.labels.to(device)
     share = ranks.share(settings.batch_size)
     batches, gen = generator(settings.seed), generator(process_seed(settings.seed, ranks.rank))
@@ -299,24 +337,15 @@ def finetune(
         description = f"fine-tune ({settings.mode})"
         bar = tqdm(range(first, settings.steps), description, settings.steps, disable=not progress, initial=first)
         for step in bar:
-            rows = torch.randint(0, len(train), (settings.batch_size,), generator=batches)[share].to(device)
-            t = torch.randint(0, steps_total, (settings.batch_size,), generator=batches)[share].to(device)
-            abar = abar_all[t]
-            weight = mixing_weight(abar, settings.lambda_unit, settings.lambda_min, settings.lambda_max)
-            batch = Batch(x_all[rows], labels_all[rows], t, abar, weight)
+            batch = draw_batch(x_all, labels_all, abar_all, batches, share, settings)
             xt, target = training_pair(unet, classifier, batch, gen, settings)
-            loss = nn.functional.mse_loss(model(xt, t).sample, target)
-            if not math.isfinite(float(loss.detach())):
+            loss = _update(model, unet, (optimizer, ema), (xt, batch.t, target), settings.grad_clip)
+            if not math.isfinite(loss):
                 raise FloatingPointError(f"fine-tune ({settings.mode}): non-finite loss at step {step}")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(unet.parameters(), settings.grad_clip)
-            optimizer.step()
-            ema.step(unet.parameters())
             if on_step is not None:
-                on_step(step, float(loss.detach()))
+                on_step(step, loss)
             if step % 20 == 0:
-                bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+                bar.set_postfix(loss=f"{loss:.4f}")
             if checkpoints is not None and checkpoints.due(step + 1, settings.steps):
                 processes = _process_states(gen, device, ranks)  # every process's, gathered
                 if ranks.main:
