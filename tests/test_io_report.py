@@ -8,8 +8,8 @@ import pytest
 
 from diffrob.io import atomic_path, require_file
 from diffrob.paper import paper_value, read_targets
-from diffrob.report import comparison_table, fixed_vs_free_verdict, render_latex, table2
 from diffrob.results import accuracy_rows, mean_sd, results_frame
+from diffrob.tables import comparison_table, fixed_vs_free_verdict, render_latex, table2
 
 
 def test_atomic_path_leaves_nothing_behind_on_a_crash(tmp_path):
@@ -131,8 +131,8 @@ def test_an_imagenet_run_is_not_compared_with_cifar10_numbers():
 
 def test_a_missing_transfer_partner_leaves_table4_out_and_omissions_say_why(tmp_path):
     from diffrob.io import write_json
-    from diffrob.report import omission_notes
     from diffrob.results import accuracy_rows, collect_omissions
+    from diffrob.tables import omission_notes
 
     shard = {"sampler": "ddpm", "t_star": 20, "attack": "pgd", "randomness": "fixed", "acc_own": 10.0}
     alone = [{**shard, "acc_fresh": 40.0, "acc_transfer": None}]
@@ -225,7 +225,7 @@ def test_the_report_and_manuscript_speak_of_the_runs_own_data():
 
 
 def test_a_table_without_a_caption_is_refused(tmp_path):
-    from diffrob.report import write_table
+    from diffrob.tables import write_table
 
     with pytest.raises(ValueError, match="no table 'table3'"):
         write_table(tmp_path / "results.csv", tmp_path / "targets.csv", "table3", tmp_path)

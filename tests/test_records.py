@@ -11,7 +11,14 @@ from diffrob.results import PAPER_NAMES, paper_rows
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "diffrob"
 MEASUREMENT_MODULES = ("experiments", "evaluate", "measure", "attack", "pipeline", "records", "fit")
-PRESENTATION_MODULES = {"diffrob.labels", "diffrob.results", "diffrob.paper", "diffrob.report", "diffrob.figures"}
+PRESENTATION_MODULES = {
+    "diffrob.labels",
+    "diffrob.results",
+    "diffrob.paper",
+    "diffrob.report",
+    "diffrob.tables",
+    "diffrob.figures",
+}
 
 
 def test_every_quantity_has_exactly_one_paper_name_rule():
