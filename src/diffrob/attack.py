@@ -6,7 +6,7 @@
 Attacks (PGD with foolbox: ``LinfPGD``, or ``L2PGD`` for the l2 protocol of ADDT, :data:`NORMS`):
 
 * ``pgd``: exact gradients through the whole purification chain, each reverse step
-  gradient-checkpointed so memory stays flat in t*;
+  gradient-checkpointed (unless ``chunks.checkpoint_steps`` is off) so memory stays flat in t*;
 * ``bpda``: the purifier's backward pass replaced by the identity (advertorch ``BPDAWrapper``,
   Athalye et al. 2018);
 * ``pgd_eot`` / ``bpda_eot``: the gradient of the ensemble ``E_xi g(f_xi(x))`` (Sec. 4, eq. 9):
