@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: reproduce test lint dag clean restore bench plan rehearse rehearse-cifar10 rehearse-imagenet
+.PHONY: reproduce test check lint dag clean restore bench plan rehearse rehearse-cifar10 rehearse-imagenet
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,15 +28,25 @@ reproduce: $(STAMP)
 # Two pytest-xdist workers, a test module at a time each (its module fixtures run once), in collection order: the
 # modules that run whole workflows start first (tests/conftest.py). TEST_WORKERS=0 runs the suite in one process.
 TEST_WORKERS ?= 2
+PYTEST = $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-test: $(STAMP)
-	$(BIN)/ruff check src scripts tests
-	$(BIN)/ruff format --check src scripts tests
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
+# Every tier: tests/unit (no workflow run), tests/workflow (the tiny run, DVC, the fuzzer, ADDT's rules) and
+# tests/scale (the CIFAR-10 rehearsal, memory, SLURM).
+test: lint
+	$(PYTEST) --durations=25 tests
 
+# The edit loop (a few minutes on 2 cores): the lints and the unit tier.
+check: lint
+	$(PYTEST) tests/unit
+
+# ruff, snakefmt and Snakemake's own lint on the default and the tiny configuration (shfmt, for the shell
+# blocks, is in .venv/bin).
 lint: $(STAMP)
 	$(BIN)/ruff check src scripts tests
 	$(BIN)/ruff format --check src scripts tests
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/snakemake --lint
+	$(BIN)/snakemake --lint --configfile .test/config.yaml
 
 # Speed and memory of purification and of the full-gradient attack (not a test; a few minutes on 2 cores).
 bench: $(STAMP)

@@ -19,6 +19,7 @@ include: "rules/attack.smk"
 include: "rules/measure.smk"
 include: "rules/fit.smk"
 include: "rules/addt.smk"
+include: "rules/targets.smk"
 include: "rules/paper.smk"
 
 
@@ -41,30 +42,19 @@ localrules:
 rule all:
     default_target: True
     input:
-        "paper/results.csv",
-        expand("paper/tables/table2.{ext}", ext=["csv", "md", "tex"]),
-        "paper/tables/run.tex",
-        "paper/report.html",
-        "paper/metrics.json",
-        "paper/build.json",
-        addt_files(),
+        paper_files(),
 
 
-# Coarse targets, one per DVC stage (dvc.yaml): `snakemake models`, `attacks`, `measurements`.
+# Coarse targets, one per DVC stage (dvc.yaml): `snakemake models`, `attacks`, `measurements`; their files are
+# listed in rules/targets.smk.
 rule models:
     input:
-        ["data/inputs/train.safetensors"] if DATASET == "digits" else [],
-        "data/inputs/eval.safetensors",
-        "data/models/classifier.safetensors",
-        "data/models/ddpm",
-        [addt_model_dir(m) for m in addt_models() if m != "base"],
+        model_files(),
 
 
 rule attacks:
     input:
-        all_shards("adversarial"),
-        addt_shards("safetensors"),
-        addt_shards("json"),
+        attack_files(),
 
 
 # ADDT's fine-tunes, attacks and compression rates (config `addt`; nothing without it): `snakemake addt`.
@@ -75,13 +65,4 @@ rule addt:
 
 rule measurements:
     input:
-        "data/metrics/classifier.json",
-        purified_files(),
-        all_shards("metrics"),
-        all_measurements(),
-        "data/measurements/sigmoid.json",
-        "data/measurements/paired.json",
-        n_evaluation_files(),
-        screen_files(),
-        addt_compression_files(),
-        [ADDT_SUMMARY] if ADDT else [],
+        measurement_files(),

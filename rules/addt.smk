@@ -1,61 +1,7 @@
 # ADDT (Liu et al., ICLR 2025; config `addt`): the workflow's DDPM fine-tuned as ADDT and as its clean control
 # (and the ablations asked for), then every model attacked as ADDT evaluates, under EOT (free randomness, losses
 # summed over K draws) and under DW-box (xi_s fixed and known), and measured by compression (eq. 10).
-from diffrob.settings import finetune_settings, protocol_settings
-
-ADDT = config.get("addt")
-
-
-def addt_model_dir(model):
-    """The folder of a model: the workflow's DDPM ('base'), or a fine-tune of it."""
-    return "data/models/ddpm" if model == "base" else f"data/models/addt/{model}"
-
-
-def addt_shard(model, norm, setting, seed, ext="safetensors"):
-    """A shard of ADDT's evaluation: its adversarial images (safetensors) or its accuracies (json)."""
-    return f"data/adversarial/addt/{model}/{norm}-{setting}-seed{seed}.{ext}"
-
-
-def addt_models():
-    """The models ADDT's evaluation compares: the workflow's DDPM, then the configured fine-tunes."""
-    return ["base", *ADDT["models"]] if ADDT else []
-
-
-def addt_shards(ext):
-    """Every shard of ADDT's evaluation (every model, norm, setting and seed)."""
-    seeds = ADDT["evaluate"]["seeds"] if ADDT else []
-    settings = [(norm, setting) for norm in ("linf", "l2") for setting in ("eot", "dwbox")]
-    return [addt_shard(m, n, s, seed, ext) for m in addt_models() for n, s in settings for seed in seeds]
-
-
-def addt_compression_files():
-    """Each model's compression rates."""
-    return [f"data/measurements/addt/{m}/compression.json" for m in addt_models()]
-
-
-def addt_n_evaluation_files():
-    """The N-evaluation of each model's EOT sets (none with measure.n_evaluation.draws = 0)."""
-    if not ADDT or not config["measure"]["n_evaluation"]["draws"]:
-        return []
-    seeds = ADDT["evaluate"]["seeds"]
-    return [
-        f"data/measurements/n_evaluation/addt/{m}/{n}-eot-seed{s}.json" for m in addt_models() for n in ("linf", "l2")
-        for s in seeds
-    ]
-
-
-def addt_files():
-    """Every file of ADDT's evaluation: shards, their accuracies, compression rates and the summary (none without
-    an addt section)."""
-    if not ADDT:
-        return []
-    return (
-        addt_shards("safetensors") + addt_shards("json") + addt_compression_files() + addt_n_evaluation_files()
-        + [ADDT_SUMMARY]
-    )
-
-
-ADDT_SUMMARY = "data/measurements/addt/summary.json"
+# Its files are named in rules/common.smk.
 
 
 if ADDT:
@@ -75,17 +21,19 @@ if ADDT:
             train=TRAINING_SET,
         output:
             directory("data/models/addt/{mode}"),
-        params:
-            finetune=lambda w: finetune_settings(ADDT["finetune"], w.mode),  # what this mode reads
-            partial="data/partial/finetune/{mode}",  # the training state, saved every epoch
-        threads: 2
-        resources:
-            **job_resources("finetune_ddpm"),
-            gpu=job_gpus("finetune_ddpm"),  # data-parallel over the GPUs of one node
         log:
             "logs/finetune_ddpm/{mode}.log",
         benchmark:
             "benchmarks/finetune_ddpm/{mode}.tsv"
+        conda:
+            CONDA_ENV
+        threads: 2
+        resources:
+            **job_resources("finetune_ddpm"),
+            gpu=job_gpus("finetune_ddpm"),  # data-parallel over the GPUs of one node
+        params:
+            finetune=lambda w: finetune_settings(ADDT["finetune"], w.mode),  # what this mode reads
+            partial="data/partial/finetune/{mode}",  # the training state, saved every epoch
         script:
             "../scripts/finetune_ddpm.py"
 
@@ -97,19 +45,21 @@ if ADDT:
         output:
             shard="data/adversarial/addt/{model}/{norm}-{setting}-seed{seed}.safetensors",
             metrics="data/adversarial/addt/{model}/{norm}-{setting}-seed{seed}.json",
+        log:
+            "logs/addt_attack/{model}-{norm}-{setting}-seed{seed}.log",
+        benchmark:
+            "benchmarks/addt_attack/{model}-{norm}-{setting}-seed{seed}.tsv"
+        conda:
+            CONDA_ENV
+        threads: 2
+        resources:
+            **job_resources("addt_attack"),
+            gpu=1,
         params:
             chain=ADDT_CHAIN,
             evaluation=lambda w: protocol_settings(ADDT["evaluate"], w.norm, w.setting),  # what this shard reads
             n_images=ADDT["evaluate"]["n_images"],
             partial="data/partial/adversarial/addt/{model}/{norm}-{setting}-seed{seed}",  # finished batches
-        threads: 2
-        resources:
-            **job_resources("addt_attack"),
-            gpu=1,
-        log:
-            "logs/addt_attack/{model}-{norm}-{setting}-seed{seed}.log",
-        benchmark:
-            "benchmarks/addt_attack/{model}-{norm}-{setting}-seed{seed}.tsv"
         script:
             "../scripts/addt_attack.py"
 
@@ -120,20 +70,22 @@ if ADDT:
             eval="data/inputs/eval.safetensors",
         output:
             "data/measurements/addt/{model}/compression.json",
+        log:
+            "logs/addt_compression/{model}.log",
+        benchmark:
+            "benchmarks/addt_compression/{model}.tsv"
+        conda:
+            CONDA_ENV
+        threads: 2
+        resources:
+            **job_resources("addt_compression"),
+            gpu=1,
         params:
             chain=ADDT_CHAIN,
             seeds=ADDT["evaluate"]["seeds"],
             epsilon=ADDT["evaluate"]["linf"]["epsilon"],
             n_images=ADDT["evaluate"]["n_images"],
             partial="data/partial/compression/addt/{model}",  # finished seeds and shards
-        threads: 2
-        resources:
-            **job_resources("addt_compression"),
-            gpu=1,
-        log:
-            "logs/addt_compression/{model}.log",
-        benchmark:
-            "benchmarks/addt_compression/{model}.tsv"
         script:
             "../scripts/compression.py"
 
@@ -144,14 +96,16 @@ if ADDT:
             sigmoid="data/measurements/sigmoid.json",
         output:
             ADDT_SUMMARY,
-        params:
-            models=addt_models(),
-            on_sigmoid=DESIGN.addt_on_sigmoid,  # residuals only at the sigmoid's budget
-        localrule: True
         log:
             "logs/addt_summary.log",
         benchmark:
             "benchmarks/addt_summary.tsv"
+        localrule: True
+        conda:
+            CONDA_ENV
+        params:
+            models=addt_models(),
+            on_sigmoid=DESIGN.addt_on_sigmoid,  # residuals only at the sigmoid's budget
         script:
             "../scripts/addt_summary.py"
 
@@ -163,6 +117,16 @@ if ADDT:
             eval="data/inputs/eval.safetensors",
         output:
             "data/measurements/n_evaluation/addt/{model}/{norm}-eot-seed{seed}.json",
+        log:
+            "logs/addt_n_evaluation/{model}-{norm}-seed{seed}.log",
+        benchmark:
+            "benchmarks/addt_n_evaluation/{model}-{norm}-seed{seed}.tsv"
+        conda:
+            CONDA_ENV
+        threads: 2
+        resources:
+            **job_resources("addt_n_evaluation"),
+            gpu=1,
         params:
             chain=ADDT_CHAIN,
             draws=N_DRAWS,
@@ -170,13 +134,5 @@ if ADDT:
             batch_size=ADDT["evaluate"]["batch_size"],
             n_images=ADDT["evaluate"]["n_images"],
             partial="data/partial/n_evaluation/addt/{model}/{norm}-eot-seed{seed}",  # finished draws
-        threads: 2
-        resources:
-            **job_resources("addt_n_evaluation"),
-            gpu=1,
-        log:
-            "logs/addt_n_evaluation/{model}-{norm}-seed{seed}.log",
-        benchmark:
-            "benchmarks/addt_n_evaluation/{model}-{norm}-seed{seed}.tsv"
         script:
             "../scripts/n_evaluation.py"

@@ -12,6 +12,16 @@ rule attack:
     output:
         shard="data/adversarial/{sampler}-t{t}/{attack}-{randomness}-seed{seed}.safetensors",
         metrics="data/adversarial/{sampler}-t{t}/{attack}-{randomness}-seed{seed}.json",
+    log:
+        "logs/attack/{sampler}-t{t}-{attack}-{randomness}-seed{seed}.log",
+    benchmark:
+        "benchmarks/attack/{sampler}-t{t}-{attack}-{randomness}-seed{seed}.tsv"
+    conda:
+        CONDA_ENV
+    threads: 2
+    resources:
+        **job_resources("attack"),
+        gpu=1,
     params:
         chain=chain_params,
         attack=config["attack"],
@@ -19,13 +29,5 @@ rule attack:
         # finished batches, kept across kills and resubmissions until the shard and its metrics are written
         partial="data/partial/adversarial/{sampler}-t{t}/{attack}-{randomness}-seed{seed}",
         measured="data/partial/metrics/{sampler}-t{t}/{attack}-{randomness}-seed{seed}",
-    threads: 2
-    resources:
-        **job_resources("attack"),
-        gpu=1,
-    log:
-        "logs/attack/{sampler}-t{t}-{attack}-{randomness}-seed{seed}.log",
-    benchmark:
-        "benchmarks/attack/{sampler}-t{t}-{attack}-{randomness}-seed{seed}.tsv"
     script:
         "../scripts/attack.py"

@@ -4,14 +4,15 @@ from pathlib import Path
 from snakemake.logging import logger
 from snakemake.utils import validate
 
-from diffrob.design import Design, Point, ShardKey
-from diffrob.checkpoints import fid_weights_url
+from diffrob.workflow.design import Design, Point, ShardKey
+from diffrob.models.inception import fid_weights_url
 from diffrob.io import remove_stale_temporaries, try_exclusive_lock
-from diffrob.settings import CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES, ConfigError, check_consistency
-from diffrob.settings import job_gpus as _job_gpus
-from diffrob.settings import job_resources as _job_resources
-from diffrob.settings import projects_runtime
-from diffrob.settings import screened_purifiers
+from diffrob.data import CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES
+from diffrob.workflow.checks import ConfigError, check_consistency
+from diffrob.workflow.resources import job_gpus as _job_gpus
+from diffrob.workflow.resources import job_resources as _job_resources
+from diffrob.workflow.resources import projects_runtime
+from diffrob.workflow.parameters import chain_settings, finetune_settings, protocol_settings, screened_purifiers
 
 validate(config, schema="../config/schema.yaml", set_default=True)
 try:
@@ -33,6 +34,9 @@ if workflow.is_main_process:
         if stale:
             logger.warning(f"removed left-overs of an interrupted run: {', '.join(map(str, stale))}")
 
+# Each job's software: the environment of .venv, as a conda environment (`--software-deployment-method conda`).
+CONDA_ENV = "../envs/diffrob.yaml"
+
 DATASET = config["dataset"]
 CLASSIFIER_SOURCE = config["classifier"]["source"]  # defaults filled in by the schema
 DIFFUSION_SOURCE = config["diffusion"]["source"]
@@ -51,21 +55,24 @@ def checkpoint_paths():
         rb = config["classifier"]["robustbench"]
         classifier = f"data/checkpoints/robustbench/{rb['dataset']}/{rb['threat_model']}/{rb['name']}.pt"
     if DIFFUSION_SOURCE == "hub":
-        diffusion = "data/checkpoints/hub/" + config["diffusion"]["hub"]["repo_id"].replace("/", "--")
+        repo = "--".join(Path(config["diffusion"]["hub"]["repo_id"]).parts)  # owner--name, the hub cache's form
+        diffusion = f"data/checkpoints/hub/{repo}"
     elif DIFFUSION_SOURCE == "guided":
-        diffusion = "data/checkpoints/guided/" + Path(config["diffusion"]["guided"]["url"]).name
+        diffusion = f"data/checkpoints/guided/{Path(config['diffusion']['guided']['url']).name}"
     return classifier, diffusion
 
 
 CLASSIFIER_CHECKPOINT, DIFFUSION_CHECKPOINT = checkpoint_paths()
 FID = config["measure"]["fid"]
-INCEPTION_CHECKPOINT = "data/checkpoints/fid/" + Path(FID["url"] or fid_weights_url()).name
+INCEPTION_CHECKPOINT = f"data/checkpoints/fid/{Path(FID['url'] or fid_weights_url()).name}"
 
 
 def fid_inputs(wildcards):
     """The FID Inception weights, when Table 1's FID uses Inception features."""
     return {"inception": INCEPTION_CHECKPOINT} if FID["features"] == "inception" else {}
-# Every shard, point and pairing comes from the design (src/diffrob/design.py); here they only get file names.
+
+
+# Every shard, point and pairing comes from the design (src/diffrob/workflow/design.py); here they only get file names.
 DESIGN = Design.from_config(config)
 MAIN = DESIGN.main.sampler
 T_STAR = DESIGN.t_star
@@ -83,8 +90,9 @@ _COSTS = []
 
 
 def _projected_runtime(rule):
-    """runtime (minutes) of each job of a rule from the projected bill at resources.gflops (diffrob.plan)."""
-    from diffrob.plan import network_costs, runtime_minutes
+    """runtime (minutes) of each job of a rule from the projected bill at resources.gflops (diffrob.workflow.plan)."""
+    from diffrob.workflow.costs import network_costs
+    from diffrob.workflow.plan import runtime_minutes
 
     table = config["resources"]
 
@@ -126,16 +134,8 @@ def point_of(wildcards):
 
 
 def chain_of(point):
-    """Purifier settings of a (sampler, t*) point (diffrob.pipeline.PurifierSpec)."""
-    p = config["purification"]
-    return {
-        "sampler": point.sampler,
-        "t_star": point.t_star,
-        "reverse_steps": min(int(p["reverse_steps"]), point.t_star),
-        "keying": p["keying"],
-        "noise_batch": config["attack"]["batch_size"],
-        "chunks": p["chunks"],
-    }
+    """Purifier settings of a (sampler, t*) point (diffrob.workflow.parameters.chain_settings)."""
+    return chain_settings(config, point.sampler, point.t_star)
 
 
 def chain_params(wildcards):
@@ -197,3 +197,143 @@ def all_measurements():
     if DESIGN.alignment_shard() is not None:
         files.append(measurement("gradient_alignment"))
     return files
+
+
+# Measurements: the trajectories' inputs, the paired comparisons, the N-evaluation's files.
+
+
+def trajectory_inputs(wildcards):
+    """Adversarial inputs tracked along the chain at a point, named by attack (the design's choice)."""
+    return {a: shard_file("adversarial", key) for a, key in DESIGN.trajectory_inputs(point_of(wildcards)).items()}
+
+
+def paired_comparisons(wildcards=None):
+    """Accuracies compared image by image: fixed against free randomness (each base seed attacked under both at
+    the main point) and ADDT against its clean control (each norm, setting and seed)."""
+    pairs = [
+        {
+            "comparison": "fixed_vs_free",
+            "attack": p.first.attack,
+            "seed": p.first.seed,
+            "first": shard_file("adversarial", p.first),
+            "second": shard_file("adversarial", p.second),
+        }
+        for p in DESIGN.randomness_pairs()
+    ]
+    pairs += [
+        {
+            "comparison": "addt_vs_clean",
+            "attack": f"{norm}_{setting}",
+            "seed": seed,
+            "first": addt_shard("addt", norm, setting, seed),
+            "second": addt_shard("clean", norm, setting, seed),
+        }
+        for norm, setting, seed in DESIGN.addt_comparisons()
+    ]
+    return pairs
+
+
+N_DRAWS = config["measure"]["n_evaluation"]["draws"]
+
+
+def n_evaluation_file(key):
+    """The N-evaluation of one free-randomness attack shard."""
+    p = key.point
+    return f"data/measurements/n_evaluation/{p.sampler}-t{p.t_star}/{key.attack}-{key.randomness}-seed{key.seed}.json"
+
+
+def n_evaluation_files():
+    """Every N-evaluation of the workflow's own attacks (none with measure.n_evaluation.draws = 0)."""
+    return [n_evaluation_file(k) for k in DESIGN.free_sets()] if N_DRAWS else []
+
+
+# diffrob screen for the purifiers of config `screen`: compression alone predicts fixed-randomness robustness through
+# the sigmoid fitted above (no attack, no gradient).
+SCREEN = config.get("screen") or {}
+SCREENED, SCREEN_LEFT_OUT = screened_purifiers(config)  # those naming a fine-tune not made here are left out
+
+
+def screen_files():
+    """The screen of every purifier listed in config `screen` that this configuration can screen."""
+    return [f"data/measurements/screen/{name}.json" for name in SCREENED]
+
+
+def screened(wildcards):
+    """The settings of one screened purifier, with the workflow's defaults filled in (model ddpm, its respacing)."""
+    entry = dict(SCREENED[wildcards.name])
+    if "callable" in entry:
+        return entry
+    entry.setdefault("model", "ddpm")
+    entry["chain"] = chain_settings(config, entry["sampler"], int(entry["t_star"]), entry.get("reverse_steps"))
+    return entry
+
+
+def screened_model(wildcards):
+    """The workflow's model folder a screened purifier uses (none for a callable, a hub id or a folder of one's own)."""
+    model = SCREENED[wildcards.name].get("model", "ddpm")
+    if "callable" in SCREENED[wildcards.name]:
+        return []
+    if model == "ddpm":
+        return ["data/models/ddpm"]
+    return [addt_model_dir(model.removeprefix("addt/"))] if model.startswith("addt/") else []
+
+
+# ADDT (config `addt`; nothing without it): its models, shards and files.
+ADDT = config.get("addt")
+
+
+def addt_model_dir(model):
+    """The folder of a model: the workflow's DDPM ('base'), or a fine-tune of it."""
+    return "data/models/ddpm" if model == "base" else f"data/models/addt/{model}"
+
+
+def addt_shard(model, norm, setting, seed, ext="safetensors"):
+    """A shard of ADDT's evaluation: its adversarial images (safetensors) or its accuracies (json)."""
+    return f"data/adversarial/addt/{model}/{norm}-{setting}-seed{seed}.{ext}"
+
+
+def addt_models():
+    """The models ADDT's evaluation compares: the workflow's DDPM, then the configured fine-tunes."""
+    return ["base", *ADDT["models"]] if ADDT else []
+
+
+def addt_shards(ext):
+    """Every shard of ADDT's evaluation (every model, norm, setting and seed)."""
+    seeds = ADDT["evaluate"]["seeds"] if ADDT else []
+    settings = [(norm, setting) for norm in ("linf", "l2") for setting in ("eot", "dwbox")]
+    return [addt_shard(m, n, s, seed, ext) for m in addt_models() for n, s in settings for seed in seeds]
+
+
+def addt_compression_files():
+    """Each model's compression rates."""
+    return [f"data/measurements/addt/{m}/compression.json" for m in addt_models()]
+
+
+def addt_n_evaluation_files():
+    """The N-evaluation of each model's EOT sets (none with measure.n_evaluation.draws = 0)."""
+    if not ADDT or not config["measure"]["n_evaluation"]["draws"]:
+        return []
+    seeds = ADDT["evaluate"]["seeds"]
+    return [
+        f"data/measurements/n_evaluation/addt/{m}/{n}-eot-seed{s}.json"
+        for m in addt_models()
+        for n in ("linf", "l2")
+        for s in seeds
+    ]
+
+
+def addt_files():
+    """Every file of ADDT's evaluation: shards, their accuracies, compression rates and the summary (none without
+    an addt section)."""
+    if not ADDT:
+        return []
+    return (
+        addt_shards("safetensors")
+        + addt_shards("json")
+        + addt_compression_files()
+        + addt_n_evaluation_files()
+        + [ADDT_SUMMARY]
+    )
+
+
+ADDT_SUMMARY = "data/measurements/addt/summary.json"

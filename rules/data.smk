@@ -7,12 +7,14 @@ if DATASET == "digits":
         output:
             train="data/inputs/train.safetensors",
             eval="data/inputs/eval.safetensors",
-        params:
-            data=config["data"],
         log:
             "logs/prepare_inputs.log",
         benchmark:
             "benchmarks/prepare_inputs.tsv"
+        conda:
+            CONDA_ENV
+        params:
+            data=config["data"],
         script:
             "../scripts/prepare_inputs.py"
 
@@ -22,13 +24,15 @@ elif DATASET == "cifar10":
         output:
             f"{config['data']['folder']}/{CIFAR10_TEST_BATCH}",
             [f"{config['data']['folder']}/{batch}" for batch in CIFAR10_TRAIN_BATCHES],  # ADDT fine-tunes on them
-        params:
-            data=config["data"],
-        localrule: True
         log:
             "logs/download_cifar10.log",
         benchmark:
             "benchmarks/download_cifar10.tsv"
+        localrule: True
+        conda:
+            CONDA_ENV
+        params:
+            data=config["data"],
         script:
             "../scripts/download_cifar10.py"
 
@@ -37,12 +41,14 @@ elif DATASET == "cifar10":
             f"{config['data']['folder']}/{CIFAR10_TEST_BATCH}",
         output:
             eval="data/inputs/eval.safetensors",
-        params:
-            data=config["data"],
         log:
             "logs/prepare_inputs.log",
         benchmark:
             "benchmarks/prepare_inputs.tsv"
+        conda:
+            CONDA_ENV
+        params:
+            data=config["data"],
         script:
             "../scripts/prepare_cifar10.py"
 
@@ -51,12 +57,14 @@ elif DATASET == "imagenet":
     rule prepare_inputs:
         output:
             eval="data/inputs/eval.safetensors",
-        params:
-            data=config["data"],
-        threads: 2
         log:
             "logs/prepare_inputs.log",
         benchmark:
             "benchmarks/prepare_inputs.tsv"
+        conda:
+            CONDA_ENV
+        threads: 2
+        params:
+            data=config["data"],
         script:
             "../scripts/prepare_imagenet.py"

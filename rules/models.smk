@@ -9,13 +9,15 @@ if CLASSIFIER_SOURCE == "train":
             train="data/inputs/train.safetensors",
         output:
             "data/models/classifier.safetensors",
-        params:
-            classifier=config["classifier"],
-        threads: 2
         log:
             "logs/train_classifier.log",
         benchmark:
             "benchmarks/train_classifier.tsv"
+        conda:
+            CONDA_ENV
+        threads: 2
+        params:
+            classifier=config["classifier"],
         script:
             "../scripts/train_classifier.py"
 
@@ -24,13 +26,15 @@ else:
     rule download_classifier:
         output:
             CLASSIFIER_CHECKPOINT,
-        params:
-            source=config["classifier"].get("robustbench"),
-        localrule: True
         log:
             "logs/download_classifier.log",
         benchmark:
             "benchmarks/download_classifier.tsv"
+        localrule: True
+        conda:
+            CONDA_ENV
+        params:
+            source=config["classifier"].get("robustbench"),
         script:
             "../scripts/download_classifier.py"
 
@@ -39,12 +43,14 @@ else:
             CLASSIFIER_CHECKPOINT,
         output:
             "data/models/classifier.safetensors",
-        params:
-            source=config["classifier"].get("robustbench"),
         log:
             "logs/import_classifier.log",
         benchmark:
             "benchmarks/import_classifier.tsv"
+        conda:
+            CONDA_ENV
+        params:
+            source=config["classifier"].get("robustbench"),
         script:
             "../scripts/import_classifier.py"
 
@@ -56,16 +62,18 @@ if DIFFUSION_SOURCE == "train":
             train="data/inputs/train.safetensors",
         output:
             directory("data/models/ddpm"),
-        params:
-            diffusion=config["diffusion"],
-        threads: 2
-        resources:
-            **job_resources("train_ddpm"),
-            gpu=1,
         log:
             "logs/train_ddpm.log",
         benchmark:
             "benchmarks/train_ddpm.tsv"
+        conda:
+            CONDA_ENV
+        threads: 2
+        resources:
+            **job_resources("train_ddpm"),
+            gpu=1,
+        params:
+            diffusion=config["diffusion"],
         script:
             "../scripts/train_ddpm.py"
 
@@ -74,14 +82,16 @@ else:
     rule download_diffusion:
         output:
             directory(DIFFUSION_CHECKPOINT) if DIFFUSION_SOURCE == "hub" else DIFFUSION_CHECKPOINT,
-        params:
-            source=DIFFUSION_SOURCE,
-            settings=config["diffusion"].get(DIFFUSION_SOURCE),
-        localrule: True
         log:
             "logs/download_diffusion.log",
         benchmark:
             "benchmarks/download_diffusion.tsv"
+        localrule: True
+        conda:
+            CONDA_ENV
+        params:
+            source=DIFFUSION_SOURCE,
+            settings=config["diffusion"].get(DIFFUSION_SOURCE),
         script:
             "../scripts/download_diffusion.py"
 
@@ -90,13 +100,15 @@ else:
             DIFFUSION_CHECKPOINT,
         output:
             directory("data/models/ddpm"),
-        params:
-            source=DIFFUSION_SOURCE,
-            diffusion=config["diffusion"],
         log:
             "logs/import_diffusion.log",
         benchmark:
             "benchmarks/import_diffusion.tsv"
+        conda:
+            CONDA_ENV
+        params:
+            source=DIFFUSION_SOURCE,
+            diffusion=config["diffusion"],
         script:
             "../scripts/import_diffusion.py"
 
@@ -106,14 +118,16 @@ if FID["features"] == "inception":
     rule download_inception:
         output:
             INCEPTION_CHECKPOINT,
-        params:
-            url=FID["url"] or fid_weights_url(),
-            sha256=FID["sha256"],
-        localrule: True
         log:
             "logs/download_inception.log",
         benchmark:
             "benchmarks/download_inception.tsv"
+        localrule: True
+        conda:
+            CONDA_ENV
+        params:
+            url=FID["url"] or fid_weights_url(),
+            sha256=FID["sha256"],
         script:
             "../scripts/download_inception.py"
 
@@ -124,15 +138,17 @@ rule classifier_metrics:
         eval="data/inputs/eval.safetensors",
     output:
         "data/metrics/classifier.json",
-    params:
-        attack=config["attack"],
-    threads: 2
-    resources:
-        gpu=1,
-        **job_resources("classifier_metrics"),
     log:
         "logs/classifier_metrics.log",
     benchmark:
         "benchmarks/classifier_metrics.tsv"
+    conda:
+        CONDA_ENV
+    threads: 2
+    resources:
+        **job_resources("classifier_metrics"),
+        gpu=1,
+    params:
+        attack=config["attack"],
     script:
         "../scripts/classifier_metrics.py"

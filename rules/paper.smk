@@ -1,8 +1,8 @@
 # The paper: long-format results, tables and figures with the paper's values beside ours, the report. The tables,
 # figures and report are also Snakemake report outputs (`snakemake --report report.html`), captioned from
-# diffrob.captions through rules/report/*.rst and grouped by the paper's sections.
-from diffrob.captions import FIGURE_CAPTIONS, TABLE_CAPTIONS, section_of
-
+# diffrob.paper.captions through rules/report/*.rst and grouped by the paper's sections.
+from diffrob.paper.captions import FIGURE_CAPTIONS, TABLE_CAPTIONS, section_of
+from diffrob.workflow.parameters import reverse_steps_at
 
 TARGETS = f"{workflow.basedir}/paper/paper_targets.csv"
 TABLES = list(TABLE_CAPTIONS)  # every comparison table but Table 2, which has a rule of its own
@@ -11,19 +11,16 @@ FIGURES = list(FIGURE_CAPTIONS)
 
 rule results:
     input:
-        classifier="data/metrics/classifier.json",
-        purified=purified_files(),
-        shards=all_shards("metrics"),
-        measurements=all_measurements()
-        + ["data/measurements/sigmoid.json", "data/measurements/paired.json"]
-        + n_evaluation_files()
-        + addt_n_evaluation_files()
-        + screen_files()
-        + ([ADDT_SUMMARY] if ADDT else []),
-        sigmoid="data/measurements/sigmoid.json",
+        **results_inputs(),
     output:
         results="paper/results.csv",
         omissions="paper/omissions.csv",
+    log:
+        "logs/results.log",
+    benchmark:
+        "benchmarks/results.tsv"
+    conda:
+        CONDA_ENV
     params:
         omissions=[o.as_dict() for o in DESIGN.omissions()]
         + [{"artifact": "screen", "item": name, "reason": why} for name, why in SCREEN_LEFT_OUT],
@@ -32,10 +29,6 @@ rule results:
         main_sampler=MAIN,
         main_t=T_STAR,
         main_attack=MAIN_ATTACK,
-    log:
-        "logs/results.log",
-    benchmark:
-        "benchmarks/results.tsv"
     script:
         "../scripts/results.py"
 
@@ -49,21 +42,23 @@ rule table2:
         csv=report("paper/tables/table2.csv", caption="report/table2.rst", category=section_of("table2")),
         md="paper/tables/table2.md",
         tex="paper/tables/table2.tex",
+    log:
+        "logs/table2.log",
+    benchmark:
+        "benchmarks/table2.tsv"
+    conda:
+        CONDA_ENV
     params:
         sampler=MAIN,
         settings={
             "epsilon": config["attack"]["epsilon"],
             "t_star": T_STAR,
-            "reverse_steps": min(config["purification"]["reverse_steps"], T_STAR),
+            "reverse_steps": reverse_steps_at(config["purification"]["reverse_steps"], T_STAR),
             "steps": config["attack"]["steps"],
             "eot_samples": config["attack"]["eot_samples"],
             "dataset": config["dataset"],
             "attack": MAIN_ATTACK,
         },
-    log:
-        "logs/table2.log",
-    benchmark:
-        "benchmarks/table2.tsv"
     script:
         "../scripts/table2.py"
 
@@ -82,14 +77,16 @@ rule table:
         ),
         md="paper/tables/{table}.md",
         tex="paper/tables/{table}.tex",
-    params:
-        caption=lambda w: TABLE_CAPTIONS[w.table],  # also the Snakemake report's caption
-    wildcard_constraints:
-        table="|".join(TABLES),
     log:
         "logs/table/{table}.log",
     benchmark:
         "benchmarks/table/{table}.tsv"
+    wildcard_constraints:
+        table="|".join(TABLES),
+    conda:
+        CONDA_ENV
+    params:
+        caption=lambda w: TABLE_CAPTIONS[w.table],  # also the Snakemake report's caption
     script:
         "../scripts/table.py"
 
@@ -103,6 +100,8 @@ rule run_macros:
         "logs/run_macros.log",
     benchmark:
         "benchmarks/run_macros.tsv"
+    conda:
+        CONDA_ENV
     script:
         "../scripts/run_macros.py"
 
@@ -126,28 +125,30 @@ rule figure:
             labels=lambda w: {"artifact": w.figure, "kind": "figure"},
         ),
         pdf="paper/figures/{figure}.pdf",
-    params:
-        attack=MAIN_ATTACK,
-        caption=lambda w: FIGURE_CAPTIONS[w.figure],  # the Snakemake report's caption
-    wildcard_constraints:
-        figure="|".join(FIGURES),
     log:
         "logs/figure/{figure}.log",
     benchmark:
         "benchmarks/figure/{figure}.tsv"
+    wildcard_constraints:
+        figure="|".join(FIGURES),
+    conda:
+        CONDA_ENV
+    params:
+        attack=MAIN_ATTACK,
+        caption=lambda w: FIGURE_CAPTIONS[w.figure],  # the Snakemake report's caption
     script:
         "../scripts/figure.py"
 
 
 rule report:
     input:
+        **({"speed": "paper/benchmarks.json"} if Path("paper/benchmarks.json").exists() else {}),
         results="paper/results.csv",
         omissions="paper/omissions.csv",
         targets=TARGETS,
         tables=expand("paper/tables/{table}.md", table=TABLES + ["table2"]),
         figures=expand("paper/figures/{figure}.png", figure=FIGURES),
         build="paper/build.json",
-        **({"speed": "paper/benchmarks.json"} if Path("paper/benchmarks.json").exists() else {}),
     output:
         md="paper/report.md",
         html=report("paper/report.html", caption="report/claims.rst", category="0 Claims"),
@@ -155,6 +156,8 @@ rule report:
         "logs/report.log",
     benchmark:
         "benchmarks/report.tsv"
+    conda:
+        CONDA_ENV
     script:
         "../scripts/report.py"
 
@@ -162,12 +165,14 @@ rule report:
 rule build_info:
     output:
         "paper/build.json",
-    params:
-        config=config,
     log:
         "logs/build_info.log",
     benchmark:
         "benchmarks/build_info.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        config=config,
     script:
         "../scripts/build_info.py"
 
@@ -183,14 +188,16 @@ rule manuscript:
         "logs/manuscript.log",
     benchmark:
         "benchmarks/manuscript.tsv"
+    conda:
+        CONDA_ENV
     shell:
         """
         if ! command -v latexmk >/dev/null; then
             echo "paper/ms.pdf needs LaTeX: sudo apt-get install latexmk texlive-latex-recommended" \
-                 "texlive-latex-extra (Debian/Ubuntu), then rerun: snakemake paper/ms.pdf" | tee {log} >&2
+                "texlive-latex-extra (Debian/Ubuntu), then rerun: snakemake paper/ms.pdf" | tee {log} >&2
             exit 1
         fi
-        cd paper && latexmk -pdf -interaction=nonstopmode -halt-on-error ms.tex > ../{log} 2>&1
+        cd paper && latexmk -pdf -interaction=nonstopmode -halt-on-error ms.tex >../{log} 2>&1
         """
 
 
@@ -199,12 +206,14 @@ rule metrics_summary:
         "paper/results.csv",
     output:
         "paper/metrics.json",
-    params:
-        sampler=MAIN,
-        attack=MAIN_ATTACK,
     log:
         "logs/metrics_summary.log",
     benchmark:
         "benchmarks/metrics_summary.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        sampler=MAIN,
+        attack=MAIN_ATTACK,
     script:
         "../scripts/metrics_summary.py"

@@ -8,16 +8,18 @@ rule purify_clean:
         eval="data/inputs/eval.safetensors",
     output:
         "data/purified/{sampler}-t{t}/seed{seed}.json",
-    params:
-        chain=chain_params,
-        partial="data/partial/purified/{sampler}-t{t}/seed{seed}",  # finished evaluations
-    threads: 2
-    resources:
-        **job_resources("purify_clean"),
-        gpu=1,
     log:
         "logs/purify_clean/{sampler}-t{t}-seed{seed}.log",
     benchmark:
         "benchmarks/purify_clean/{sampler}-t{t}-seed{seed}.tsv"
+    conda:
+        CONDA_ENV
+    threads: 2
+    resources:
+        **job_resources("purify_clean"),
+        gpu=1,
+    params:
+        chain=chain_params,
+        partial="data/partial/purified/{sampler}-t{t}/seed{seed}",  # finished evaluations
     script:
         "../scripts/purify_clean.py"

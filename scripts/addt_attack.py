@@ -1,7 +1,8 @@
 """ADDT's evaluation attack on one purifier (a norm, EOT or DW-box, a base seed), resumable batch by batch."""
 
+from diffrob.attack.evaluate import run_protocol_shard
+from diffrob.attack.shards import save_shard
 from diffrob.data import load_image_set
-from diffrob.evaluate import run_protocol_shard, save_shard
 from diffrob.io import write_json
 from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure

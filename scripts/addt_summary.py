@@ -1,6 +1,6 @@
 """ADDT's accuracies over seeds, each model's compression rates and its residual from the sigmoid, as typed records."""
 
-from diffrob.addt_summary import summarize
+from diffrob.addt.summary import summarize
 from diffrob.io import read_json, write_json
 from diffrob.runtime import configure
 

@@ -1,8 +1,9 @@
 """One attack shard, then its accuracies under its own, a fresh and the partner seed's randomness; each resumable
 batch by batch."""
 
+from diffrob.attack.evaluate import measure_shard, run_attack_shard
+from diffrob.attack.shards import save_shard
 from diffrob.data import load_image_set
-from diffrob.evaluate import measure_shard, run_attack_shard, save_shard
 from diffrob.io import write_json
 from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure

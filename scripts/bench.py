@@ -9,9 +9,9 @@ import platform
 import pandas as pd
 import torch
 
-from diffrob.bench import projected_minutes, run_benchmark, summary
 from diffrob.io import atomic_path, write_json
 from diffrob.runtime import device
+from diffrob.workflow.bench import projected_minutes, run_benchmark, summary
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--out", default="paper/benchmarks.csv")

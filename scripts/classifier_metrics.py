@@ -1,9 +1,9 @@
 """Clean and undefended-PGD accuracy of the classifier alone."""
 
+from diffrob.attack.evaluate import classifier_metrics
 from diffrob.data import load_image_set
-from diffrob.evaluate import classifier_metrics
 from diffrob.io import write_json
-from diffrob.models import load_classifier
+from diffrob.models.classifier import load_classifier
 from diffrob.runtime import configure
 
 configure(snakemake.threads, snakemake.log[0])

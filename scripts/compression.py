@@ -2,8 +2,9 @@
 shard."""
 
 from diffrob.data import load_image_set
-from diffrob.experiments import compression, load_purifier
 from diffrob.io import write_json
+from diffrob.measure.common import load_purifier
+from diffrob.measure.compression import compression
 from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure
 

@@ -1,6 +1,6 @@
 """Download a RobustBench classifier's weights file, sha256-checked."""
 
-from diffrob.checkpoints import download_robustbench
+from diffrob.models.robustbench import download_robustbench
 from diffrob.runtime import configure
 
 configure(1, snakemake.log[0])

@@ -1,6 +1,7 @@
 """Download the diffusion model: a hub repository at a pinned revision (or its mirror), or a URL; sha256-checked."""
 
-from diffrob.checkpoints import download_hub, fetch_checked, url_fetcher
+from diffrob.io import fetch_checked, url_fetcher
+from diffrob.models.hub import download_hub
 from diffrob.runtime import configure
 
 configure(1, snakemake.log[0])

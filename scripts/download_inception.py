@@ -1,6 +1,6 @@
 """Download pytorch-fid's FID Inception weights, sha256-checked."""
 
-from diffrob.checkpoints import fetch_checked, url_fetcher
+from diffrob.io import fetch_checked, url_fetcher
 from diffrob.runtime import configure
 
 configure(1, snakemake.log[0])

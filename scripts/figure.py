@@ -3,10 +3,10 @@
 import json
 from pathlib import Path
 
-from diffrob import figures
-from diffrob.results import read_omissions
+from diffrob.paper import figures
+from diffrob.paper.results import read_omissions
+from diffrob.paper.tables import omission_notes
 from diffrob.runtime import configure
-from diffrob.tables import omission_notes
 
 configure(1, snakemake.log[0])
 i, out = snakemake.input, [snakemake.output.png, snakemake.output.pdf]

@@ -3,12 +3,12 @@ was given, resuming from its last saved step; saved with save_pretrained."""
 
 import math
 
-from diffrob.addt import FinetuneSettings, finetune_files
+from diffrob.addt.distributed import launch, visible_gpus
+from diffrob.addt.finetune import FinetuneSettings, finetune_files
+from diffrob.addt.training_state import StepCheckpoints
 from diffrob.data import count_training_images
-from diffrob.distributed import launch, visible_gpus
 from diffrob.resume import job_identity
 from diffrob.runtime import configure
-from diffrob.training_state import StepCheckpoints
 
 configure(snakemake.threads, snakemake.log[0])
 i, p = snakemake.input, snakemake.params

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from diffrob.fit import sigmoid_from_files
 from diffrob.io import atomic_path, write_json
 from diffrob.runtime import configure
+from diffrob.stats.fit import sigmoid_from_files
 
 configure(1, snakemake.log[0])
 result = sigmoid_from_files(snakemake.input.compression, snakemake.input.metrics, snakemake.params.attack)

@@ -1,8 +1,8 @@
 """Table 5, second row: the EOT attack's gradient against the test system's, at the EOT shard's images (resumable)."""
 
 from diffrob.data import load_image_set
-from diffrob.experiments import gradient_alignment
 from diffrob.io import write_json
+from diffrob.measure.gradients import gradient_alignment
 from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure
 

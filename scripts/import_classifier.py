@@ -1,8 +1,8 @@
 """Load a downloaded RobustBench classifier (weights only) and save it as the workflow's classifier file."""
 
-from diffrob.models import save_classifier
+from diffrob.models.classifier import save_classifier
+from diffrob.models.robustbench import load_robustbench_weights
 from diffrob.runtime import configure
-from diffrob.sources import load_robustbench_weights
 
 configure(1, snakemake.log[0])
 rb = snakemake.params.source

@@ -1,8 +1,8 @@
 """Load the downloaded diffusion model, check its schedule against the config, save it for the workflow."""
 
-from diffrob.models import build_scheduler, check_schedule, load_diffusion, save_diffusion, save_guided_diffusion
+from diffrob.models.diffusion import build_scheduler, check_schedule, load_diffusion, save_diffusion
+from diffrob.models.guided import load_guided_weights, save_guided_diffusion
 from diffrob.runtime import configure
-from diffrob.sources import load_guided_weights
 
 configure(1, snakemake.log[0])
 diffusion = snakemake.params.diffusion

@@ -1,8 +1,9 @@
 """Singular values of the purifier's exact Jacobian at clean images (Fig. 3a), resumable per image."""
 
 from diffrob.data import load_image_set
-from diffrob.experiments import jacobian_spectrum, load_purifier
 from diffrob.io import write_json
+from diffrob.measure.common import load_purifier
+from diffrob.measure.compression import jacobian_spectrum
 from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure
 

@@ -1,7 +1,7 @@
 """The headline numbers as one small JSON file (DVC metrics)."""
 
 from diffrob.io import write_json
-from diffrob.results import headline_metrics
+from diffrob.paper.results import headline_metrics
 from diffrob.runtime import configure
 
 configure(1, snakemake.log[0])

@@ -1,12 +1,13 @@
 """N-evaluation of one free-randomness adversarial set (DiffHammer's worst-of-N, DiffBreak's majority vote): its
 images under N draws of the evaluation stream; resumable per draw."""
 
-from diffrob.attack import frozen
+from diffrob.attack.purified import frozen
+from diffrob.attack.shards import load_evaluation_shard
 from diffrob.data import load_image_set
-from diffrob.evaluate import load_evaluation_shard
-from diffrob.experiments import load_purifier, n_evaluation
 from diffrob.io import write_json
-from diffrob.models import load_classifier
+from diffrob.measure.common import load_purifier
+from diffrob.measure.n_evaluation import n_evaluation
+from diffrob.models.classifier import load_classifier
 from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure, device
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from diffrob.plan import bill, bill_table, measured_rate
-from diffrob.settings import ConfigError, check_consistency, merged_config
+from diffrob.workflow.checks import ConfigError, check_consistency, merged_config
+from diffrob.workflow.plan import bill, bill_table, measured_rate
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("profile", nargs="?", default="config.yaml", help="a profile merged over config.yaml")

@@ -1,7 +1,7 @@
 """Accuracy on purified clean images under xi_s and under fresh xi, for one base seed (resumable)."""
 
+from diffrob.attack.evaluate import purified_clean_metrics
 from diffrob.data import load_image_set
-from diffrob.evaluate import purified_clean_metrics
 from diffrob.io import write_json
 from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure

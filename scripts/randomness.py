@@ -1,8 +1,9 @@
 """Randomness dominance: variance decomposition, SNR, centroid radii, direction correlations (resumable per image)."""
 
 from diffrob.data import load_image_set
-from diffrob.experiments import load_purifier, randomness
 from diffrob.io import write_json
+from diffrob.measure.common import load_purifier
+from diffrob.measure.randomness import randomness
 from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure
 

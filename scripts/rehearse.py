@@ -3,7 +3,7 @@
 python scripts/rehearse.py config/cifar10.yaml config/rehearsal/cifar10.yaml --directory rehearsal/cifar10 \
     [--cores 2] [--gpus 1] [-- extra snakemake arguments]
 
-Writes the stand-ins (diffrob.rehearsal) and the overlay that serves them from file:// once, runs the
+Writes the stand-ins (diffrob.models.standins) and the overlay that serves them from file:// once, runs the
 workflow in --directory on config.yaml + profile + counts + sources, then prints and writes the memory
 table (paper/rehearsal.md, .csv): per rule the measured peak of its jobs against the bound the chunk
 sizes give, and builds Snakemake's own report of the run (paper/snakemake-report.html). Exits non-zero
@@ -18,8 +18,9 @@ from pathlib import Path
 import yaml
 
 from diffrob.io import write_text
-from diffrob.rehearsal import interpreter_baseline_bytes, memory_table, read_benchmarks, write_sources
-from diffrob.settings import merged_config
+from diffrob.models.standins import write_sources
+from diffrob.workflow.checks import merged_config
+from diffrob.workflow.memory import interpreter_baseline_bytes, memory_table, read_benchmarks
 
 ROOT = Path(__file__).resolve().parents[1]
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

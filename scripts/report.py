@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from diffrob.report import write_report
+from diffrob.paper.report import write_report
 from diffrob.runtime import configure
 
 configure(1, snakemake.log[0])

@@ -1,7 +1,7 @@
 """Collect every metric and measurement file into paper/results.csv, and what was not measured into omissions.csv."""
 
 from diffrob.io import atomic_path
-from diffrob.results import collect_omissions, collect_results
+from diffrob.paper.results import collect_omissions, collect_results
 from diffrob.runtime import configure
 
 configure(1, snakemake.log[0])

@@ -3,13 +3,13 @@ the fixed-randomness PGD accuracy the run's sigmoid predicts, as typed records."
 
 import sys
 
-from diffrob.attack import frozen
+from diffrob.attack.purified import frozen
 from diffrob.data import load_image_set
-from diffrob.experiments import load_purifier
 from diffrob.io import read_json, write_json
-from diffrob.models import load_classifier
+from diffrob.measure.common import load_purifier
+from diffrob.measure.screen import CallablePurifier, describe, load_callable, screen, screen_records
+from diffrob.models.classifier import load_classifier
 from diffrob.runtime import configure, device
-from diffrob.screen import CallablePurifier, describe, load_callable, screen, screen_records
 
 configure(snakemake.threads, snakemake.log[0])
 i, p, name = snakemake.input, snakemake.params, snakemake.wildcards.name

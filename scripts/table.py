@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
+from diffrob.paper.tables import write_table
 from diffrob.runtime import configure
-from diffrob.tables import write_table
 
 configure(1, snakemake.log[0])
 i = snakemake.input

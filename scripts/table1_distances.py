@@ -1,9 +1,10 @@
 """Table 1: l2, l_inf, SSIM, FID before -> after purification (resumable per shard)."""
 
 from diffrob.data import load_image_set
-from diffrob.experiments import load_purifier, table1
-from diffrob.features import fid_features
 from diffrob.io import write_json
+from diffrob.measure.common import load_purifier
+from diffrob.measure.distances import table1
+from diffrob.measure.features import fid_features
 from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure, device
 

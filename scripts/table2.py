@@ -1,7 +1,7 @@
 """Render Table 2 (fixed vs free randomness) with the paper's values beside ours."""
 
+from diffrob.paper.tables import write_table2
 from diffrob.runtime import configure
-from diffrob.tables import write_table2
 
 configure(1, snakemake.log[0])
 write_table2(

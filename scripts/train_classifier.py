@@ -1,7 +1,7 @@
 """Train the embedded classifier."""
 
 from diffrob.data import load_image_set
-from diffrob.models import save_classifier, train_classifier
+from diffrob.models.classifier import save_classifier, train_classifier
 from diffrob.runtime import configure
 
 configure(snakemake.threads, snakemake.log[0])

@@ -1,7 +1,7 @@
 """Train the embedded DDPM and save it with save_pretrained."""
 
 from diffrob.data import load_image_set
-from diffrob.models import save_diffusion, train_ddpm
+from diffrob.models.diffusion import save_diffusion, train_ddpm
 from diffrob.runtime import configure
 
 configure(snakemake.threads, snakemake.log[0])

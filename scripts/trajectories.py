@@ -1,8 +1,9 @@
 """Distances to the clean images along the purification chain (Fig. 1c, S1, S3; Tables S3, S4), resumable."""
 
 from diffrob.data import load_image_set
-from diffrob.experiments import load_purifier, trajectories
 from diffrob.io import write_json
+from diffrob.measure.common import load_purifier
+from diffrob.measure.distances import trajectories
 from diffrob.resume import BatchStore, job_identity
 from diffrob.runtime import configure
 

@@ -8,9 +8,10 @@ import sys
 import pytest
 import torch
 
-from diffrob.models import SmallCNN, build_scheduler, build_unet
-from diffrob.noise import seeded
-from diffrob.purify import Schedule
+from diffrob.models.classifier import SmallCNN
+from diffrob.models.diffusion import build_scheduler, build_unet
+from diffrob.purify.noise import seeded
+from diffrob.purify.samplers import Schedule
 
 SCHEDULE_CONFIG = {
     "num_train_timesteps": 1000,
@@ -110,7 +111,7 @@ def pytest_collection_modifyitems(items):
 
 
 def _fuzz_summary() -> dict:
-    fuzz = sys.modules.get("tests.test_config_fuzz")
+    fuzz = sys.modules.get("tests.workflow.test_config_fuzz")
     return getattr(fuzz, "SUMMARY", None) or {}
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from diffrob.design import Design
-from diffrob.settings import RULES, ConfigError
+from diffrob.workflow.checks import RULES, ConfigError
+from diffrob.workflow.design import Design
 
 SAMPLERS = ["ddpm", "reverse", "ddim"]
 EXTRA_ATTACKS = ["pgd_eot", "bpda", "bpda_eot"]
@@ -127,7 +127,7 @@ def rejection(config: Mapping[str, Any], schema: Mapping[str, Any]) -> tuple[str
     """Why ``config`` is rejected before any job: (rule, message), or None if it is accepted.
 
     The rule is ``schema: <path> <keyword>`` for the JSON schema, else the name of the failing
-    consistency rule of :data:`diffrob.settings.RULES`.
+    consistency rule of :data:`diffrob.workflow.checks.RULES`.
     """
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))

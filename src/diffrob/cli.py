@@ -1,5 +1,5 @@
 """The ``diffrob`` command. ``diffrob screen``: a purifier's compression rate, clean accuracy and predicted
-fixed-randomness PGD accuracy, without an attack (:mod:`diffrob.screen`)."""
+fixed-randomness PGD accuracy, without an attack (:mod:`diffrob.measure.screen`)."""
 
 from __future__ import annotations
 
@@ -50,12 +50,12 @@ def _parser() -> argparse.ArgumentParser:
 def _purifier(args: argparse.Namespace, indices: Sequence[int]) -> tuple[Any, str]:
     """The purifier the arguments name, and its name."""
     if args.function:
-        from diffrob.screen import CallablePurifier, load_callable
+        from diffrob.measure.screen import CallablePurifier, load_callable
 
         return CallablePurifier(load_callable(args.function), args.function), args.function
     if args.sampler is None or args.t_star is None:
         raise SystemExit("diffrob screen: --model needs --sampler and --t-star")
-    from diffrob.experiments import load_purifier
+    from diffrob.measure.common import load_purifier
 
     steps = args.reverse_steps or min(10, args.t_star)
     chain = {"sampler": args.sampler, "t_star": args.t_star, "reverse_steps": steps, "keying": "sample"}
@@ -64,12 +64,12 @@ def _purifier(args: argparse.Namespace, indices: Sequence[int]) -> tuple[Any, st
 
 def screen_command(args: argparse.Namespace) -> dict[str, Any]:
     """Run ``diffrob screen`` with parsed arguments: print the result and return it."""
-    from diffrob.attack import frozen
+    from diffrob.attack.purified import frozen
     from diffrob.data import load_image_set
     from diffrob.io import read_json, write_json
-    from diffrob.models import load_classifier
+    from diffrob.measure.screen import describe, screen
+    from diffrob.models.classifier import load_classifier
     from diffrob.runtime import device
-    from diffrob.screen import describe, screen
 
     paths = {name: getattr(args, name) or args.run / path for name, path in RUN_FILES.items()}
     eval_set = load_image_set(paths["images"])

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from safetensors.torch import save_file
+
+if TYPE_CHECKING:
+    import torch
 
 from diffrob.io import atomic_path
-from diffrob.settings import CIFAR10_TEST_BATCH
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ def digits_split(test_fraction: float, split_seed: int) -> tuple[ImageSet, Image
 
     Returns (train, test); the split is a pure function of ``test_fraction`` and ``split_seed``.
     """
+    import torch
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -60,6 +62,8 @@ def digits_split(test_fraction: float, split_seed: int) -> tuple[ImageSet, Image
 
 def save_image_set(image_set: ImageSet, path: str | Path) -> None:
     """Write an :class:`ImageSet` to a safetensors file, atomically."""
+    from safetensors.torch import save_file
+
     tensors = {
         "images": image_set.images.contiguous(),
         "labels": image_set.labels.contiguous(),
@@ -77,6 +81,8 @@ def check_image_tensors(
 ) -> None:
     """``ValueError`` naming ``source`` unless ``images`` is (N, C, H, W) floating point, finite and in [0, 1],
     and ``labels`` and ``indices`` are N non-negative integers (indices distinct)."""
+    import torch
+
     if images.dim() != 4 or not images.is_floating_point():
         raise ValueError(f"{source}: {what} are {tuple(images.shape)} {images.dtype}; expected floating (N, C, H, W)")
     n = images.shape[0]
@@ -113,11 +119,11 @@ def download_cifar10(root: str | Path, url: str, md5: str) -> Path:
     """Download the CIFAR-10 binary archive, check its published md5, extract it; the test batch's path.
 
     The binary version is read without pickle (the python version's batches are pickles).
-    A wrong or truncated archive is removed (:mod:`diffrob.checkpoints`); torchvision extracts it.
+    A wrong or truncated archive is removed (:mod:`diffrob.io`); torchvision extracts it.
     """
     from torchvision.datasets.utils import check_integrity, extract_archive
 
-    from diffrob.checkpoints import fetch_checked, url_fetcher
+    from diffrob.io import fetch_checked, url_fetcher
 
     archive = Path(root) / Path(url).name
     if not check_integrity(str(archive), md5):
@@ -128,6 +134,8 @@ def download_cifar10(root: str | Path, url: str, md5: str) -> Path:
 
 def read_cifar10_binary(path: str | Path, n: int | None = None) -> ImageSet:
     """The first ``n`` images of a CIFAR-10 binary batch file, in [0, 1], with their labels and indices."""
+    import torch
+
     from diffrob.io import require_file
 
     p = require_file(path, f"a CIFAR-10 binary batch ({CIFAR10_RECORD}-byte records: label, then 3x32x32 pixels)")
@@ -158,6 +166,8 @@ def _training_files(paths: str | Path | Sequence[str | Path]) -> list[Path]:
 def load_training_set(paths: str | Path | Sequence[str | Path]) -> ImageSet:
     """A training set: one image-set file (:func:`save_image_set`), or CIFAR-10 binary batches read in order and
     joined (the 50000 training images of ``data_batch_1.bin`` ... ``data_batch_5.bin``, indexed 0 ... 49999)."""
+    import torch
+
     files = _training_files(paths)
     if files[0].suffix == ".safetensors":
         return load_image_set(files[0])
@@ -177,50 +187,8 @@ def count_training_images(paths: str | Path | Sequence[str | Path]) -> int:
     return sum(f.stat().st_size // CIFAR10_RECORD for f in files)
 
 
-def imagenet_image_ids(n: int) -> list[str]:
-    """The first ``n`` ``<wnid>/<file>`` entries of RobustBench's ImageNet evaluation list (at most 5000)."""
-    from importlib.resources import files
-
-    from diffrob.compat import import_robustbench
-
-    import_robustbench()
-    lines = (files("robustbench") / "helper_files" / "imagenet_test_image_ids.txt").read_text().split()
-    if not 1 <= n <= len(lines):
-        raise ValueError(f"RobustBench's ImageNet list has {len(lines)} images; asked for {n}")
-    return lines[:n]
+# The CIFAR-10 binary archive's batches (10000 images each): the test batch, and the training batches ADDT uses.
+CIFAR10_TEST_BATCH = "cifar-10-batches-bin/test_batch.bin"
 
 
-def read_imagenet_folder(folder: str | Path, n: int) -> ImageSet:
-    """The first ``n`` images of RobustBench's ImageNet list from a validation folder, Res256Crop224, in [0, 1].
-
-    ``folder`` holds ``<wnid>/<file>.JPEG`` (the usual ``val`` layout); labels come from
-    RobustBench's class map. A missing folder or image fails naming it.
-    """
-    import json
-    from importlib.resources import files
-
-    from PIL import Image
-    from tqdm.auto import tqdm
-
-    from diffrob.compat import import_robustbench
-
-    root = Path(folder)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root}: ImageNet validation folder not found; expected <wnid>/<file>.JPEG inside")
-    import_robustbench()
-    from robustbench.data import PREPROCESSINGS
-
-    class_ids = json.loads((files("robustbench") / "helper_files" / "imagenet_class_to_id_map.json").read_text())
-    transform = PREPROCESSINGS["Res256Crop224"]
-    images, labels = [], []
-    for entry in tqdm(imagenet_image_ids(n), desc="ImageNet images"):
-        path = root / entry
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: missing from the ImageNet folder {root} (image {len(images) + 1} of {n})")
-        try:
-            with Image.open(path) as image:
-                images.append(transform(image.convert("RGB")))
-        except OSError as err:  # PIL's UnidentifiedImageError and truncated-file errors are OSErrors
-            raise ValueError(f"{path}: not a readable JPEG (truncated or corrupted?): {err}") from err
-        labels.append(int(class_ids[entry.split("/")[0]]))
-    return ImageSet(torch.stack(images), torch.tensor(labels), torch.arange(n, dtype=torch.int64))
+CIFAR10_TRAIN_BATCHES = tuple(f"cifar-10-batches-bin/data_batch_{k}.bin" for k in range(1, 6))

@@ -29,15 +29,16 @@ LOG = logging.getLogger(__name__)
 def code_digest() -> str:
     """sha256 of this package's source files: batches saved by other code are never reused."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + path.read_bytes())
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + path.read_bytes())
     return digest.hexdigest()
 
 
 def job_identity(settings: Mapping[str, Any], files: Iterable[str | Path] = ()) -> str:
     """sha256 of ``settings`` (JSON, sorted keys), of the contents of ``files`` (each file under a folder) and
     of the package's code (:func:`code_digest`)."""
-    from diffrob.checkpoints import sha256_file
+    from diffrob.io import sha256_file
 
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
     digest.update(code_digest().encode())
