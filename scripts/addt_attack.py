@@ -1,6 +1,6 @@
 """ADDT's evaluation attack on one purifier (a norm, EOT or DW-box, a base seed), resumable batch by batch."""
 
-from diffrob.attack.evaluate import run_protocol_shard
+from diffrob.attack.evaluate import Defence, run_protocol_shard
 from diffrob.attack.shards import save_shard
 from diffrob.data import load_image_set
 from diffrob.io import write_json
@@ -12,9 +12,8 @@ w, p, i, out = snakemake.wildcards, snakemake.params, snakemake.input, snakemake
 eval_set = load_image_set(i.eval).head(p.n_images)
 identity = job_identity({"chain": p.chain, "evaluation": p.evaluation, "wildcards": dict(w)}, i)
 store = BatchStore(p.partial, identity)
-shard, metrics = run_protocol_shard(
-    i.ddpm, i.classifier, eval_set, p.chain, p.evaluation, w.norm, w.setting, int(w.seed), store
-)
+defence = Defence(i.ddpm, i.classifier, p.chain)
+shard, metrics = run_protocol_shard(defence, eval_set, p.evaluation, w.norm, w.setting, int(w.seed), store)
 save_shard(shard, out.shard)
 write_json({"model": w.model, **metrics}, out.metrics)
 store.finish()

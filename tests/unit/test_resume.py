@@ -105,9 +105,11 @@ def _measurement(name: str, files: dict, eval_set):
     ddpm = files["ddpm"]
     if name == "measure_shard":
         classifier = files["classifier"]
-        return lambda store: evaluate.measure_shard(shards[0], eval_set, ddpm, classifier, CHAIN, 1, store), 2
+        defence = evaluate.Defence(ddpm, classifier, CHAIN)
+        return lambda store: evaluate.measure_shard(shards[0], eval_set, defence, 1, store), 2
     classifier = files["classifier"]
-    return lambda store: evaluate.purified_clean_metrics(ddpm, classifier, eval_set, CHAIN, 0, store), 2
+    defence = evaluate.Defence(ddpm, classifier, CHAIN)
+    return lambda store: evaluate.purified_clean_metrics(defence, eval_set, 0, store), 2
 
 
 RESUMABLE = ["randomness", "jacobian", "trajectories", "table1", "compression", "measure_shard", "purify_clean"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,14 @@ from torch import nn
 
 from diffrob.attack.accuracy import accuracy_percent, clean_correct, correct_resumably, purified_clean_correct
 from diffrob.attack.pgd import AttackSettings, attack_set, linf_pgd_in_batches
-from diffrob.attack.purified import PurifiedClassifier, SpeedOptions, attack_gradient, frozen, purified_classifier
+from diffrob.attack.purified import (
+    PurifiedClassifier,
+    SpeedOptions,
+    XiStream,
+    attack_gradient,
+    frozen,
+    purified_classifier,
+)
 from diffrob.attack.shards import AttackShard, load_evaluation_shard, shard_accuracies
 from diffrob.data import ImageSet
 from diffrob.models.classifier import load_classifier
@@ -52,21 +60,38 @@ def load_models(ddpm_dir: str | Path, classifier_path: str | Path) -> tuple[nn.M
     return unet.to(device()), scheduler, load_classifier(classifier_path).to(device())
 
 
+@dataclass(frozen=True)
+class Defence:
+    """The purified classifier a job attacks or measures, as the workflow gives it: the diffusion model (a folder,
+    or a hub id), the classifier's weights file and the chain's settings (a :class:`PurifierSpec` mapping)."""
+
+    ddpm: str | Path
+    classifier: str | Path
+    chain: Mapping[str, Any]
+
+    @property
+    def spec(self) -> PurifierSpec:
+        """The chain's settings, checked."""
+        return PurifierSpec.from_mapping(self.chain)
+
+    def load(self) -> tuple[nn.Module, Any, nn.Module]:
+        """(UNet, scheduler, classifier), the networks on the device."""
+        return load_models(self.ddpm, self.classifier)
+
+
 def purified_clean_metrics(
-    ddpm_dir: str | Path,
-    classifier_path: str | Path,
+    defence: Defence,
     eval_set: ImageSet,
-    chain: Mapping[str, Any],
     seed: int,
     store: BatchStore | None = None,
 ) -> dict[str, Any]:
     """Clean accuracy (%) after purification under xi_s (fixed) and under a fresh xi (free), for one seed;
     with a ``store``, resumable (:func:`purified_clean_correct`)."""
-    spec = PurifierSpec.from_mapping(chain)
-    unet, scheduler, classifier = load_models(ddpm_dir, classifier_path)
+    spec = defence.spec
+    unet, scheduler, classifier = defence.load()
     indices = eval_set.indices.tolist()
-    fixed = purified_classifier(unet, scheduler, classifier, spec, indices, seed, "fixed")
-    free = purified_classifier(unet, scheduler, classifier, spec, indices, seed, "free")
+    fixed = purified_classifier(unet, scheduler, classifier, spec, indices, XiStream(seed, "fixed"))
+    free = purified_classifier(unet, scheduler, classifier, spec, indices, XiStream(seed, "free"))
     correct = purified_clean_correct(fixed, free, on_device(eval_set), store)
     return {
         "sampler": spec.sampler,
@@ -104,10 +129,8 @@ def _attack_shard(
 
 
 def run_attack_shard(
-    ddpm_dir: str | Path,
-    classifier_path: str | Path,
+    defence: Defence,
     eval_set: ImageSet,
-    chain: Mapping[str, Any],
     attack: Mapping[str, Any],
     attack_name: str,
     randomness: str,
@@ -116,13 +139,13 @@ def run_attack_shard(
 ) -> AttackShard:
     """One shard: ``attack_name`` (pgd, pgd_eot, bpda, bpda_eot) under ``randomness`` with base seed ``seed``;
     with a ``store``, resumable batch by batch (:mod:`diffrob.resume`)."""
-    spec = PurifierSpec.from_mapping(chain)
-    unet, scheduler, classifier = load_models(ddpm_dir, classifier_path)
+    spec = defence.spec
+    unet, scheduler, classifier = defence.load()
     speed = SpeedOptions.from_mapping(attack.get("speed"))
     indices = eval_set.indices.tolist()
     gradient = attack_gradient(attack_name)
     model = purified_classifier(
-        unet, scheduler, classifier, spec, indices, seed, randomness, gradient=gradient, speed=speed
+        unet, scheduler, classifier, spec, indices, XiStream(seed, randomness), gradient=gradient, speed=speed
     )
     settings = AttackSettings.from_mapping(attack, attack_name)
     attack_seed = shard_start_seed(spec.sampler, spec.t_star, attack_name, randomness, seed)
@@ -150,17 +173,15 @@ xi at every call, K draws per step); ``dwbox``, the deterministic white box (xi_
 
 
 def run_protocol_shard(
-    ddpm_dir: str | Path,
-    classifier_path: str | Path,
+    defence: Defence,
     eval_set: ImageSet,
-    chain: Mapping[str, Any],
     evaluation: Mapping[str, Any],
     norm: str,
     setting: str,
     seed: int,
     store: BatchStore | None = None,
 ) -> tuple[AttackShard, dict[str, Any]]:
-    """ADDT's evaluation of one purifier (``ddpm_dir``) in ``norm`` under ``setting`` (:data:`PROTOCOL_SETTINGS`)
+    """ADDT's evaluation of one purifier (``defence``) in ``norm`` under ``setting`` (:data:`PROTOCOL_SETTINGS`)
     with base seed ``seed``: PGD with ``evaluation['steps']`` steps and the norm's ``epsilon`` and absolute ``step``,
     no random start, under ``eot`` the losses of ``evaluation['eot_samples']`` draws summed (eq. 9 literally);
     ``evaluation`` is :func:`diffrob.workflow.parameters.protocol_settings`'s part of ``addt.evaluate`` (or all of it).
@@ -173,13 +194,14 @@ def run_protocol_shard(
     randomness = PROTOCOL_SETTINGS[setting]
     eot = int(evaluation.get("eot_samples", 1)) if setting == "eot" else 1
     settings = AttackSettings.protocol(evaluation, norm, eot, int(evaluation["batch_size"]))
-    spec = PurifierSpec.from_mapping(chain)
-    unet, scheduler, classifier = load_models(ddpm_dir, classifier_path)
+    spec = defence.spec
+    unet, scheduler, classifier = defence.load()
     indices = eval_set.indices.tolist()
-    model = purified_classifier(unet, scheduler, classifier, spec, indices, seed, randomness)
-    where = f"{norm}-{setting}-seed{seed} of {ddpm_dir} ({spec.sampler}, t* = {spec.t_star})"
+    model = purified_classifier(unet, scheduler, classifier, spec, indices, XiStream(seed, randomness))
+    where = f"{norm}-{setting}-seed{seed} of {defence.ddpm} ({spec.sampler}, t* = {spec.t_star})"
     adversarial, correct = _attack_shard(model, eval_set, settings, 0, where, store)
-    clean_model = purified_classifier(unet, scheduler, classifier, spec, indices, seed, randomness, TEST_DRAWS)
+    clean_xi = XiStream(seed, randomness, TEST_DRAWS)
+    clean_model = purified_classifier(unet, scheduler, classifier, spec, indices, clean_xi)
     on_dev = on_device(eval_set)  # saved after the attack's batches (numbered from 0, fewer than len(eval_set))
     clean = correct_resumably(store, len(eval_set), clean_model, on_dev.images, on_dev.labels, on_dev.indices)
     info = {
@@ -208,9 +230,7 @@ def run_protocol_shard(
 def measure_shard(
     shard_path: str | Path,
     eval_set: ImageSet,
-    ddpm_dir: str | Path,
-    classifier_path: str | Path,
-    chain: Mapping[str, Any],
+    defence: Defence,
     partner: int | None,
     store: BatchStore | None = None,
 ) -> dict[str, Any]:
@@ -221,18 +241,18 @@ def measure_shard(
     the shard with; None skips transfer. With a ``store``, resumable (:func:`shard_accuracies`).
     """
     shard = load_evaluation_shard(shard_path, eval_set)
-    spec = PurifierSpec.from_mapping(chain)
+    spec = defence.spec
     seed = int(shard.info["seed"])
     if partner is not None and int(partner) == seed:
         raise ValueError(f"{shard_path}: transfer seed s' = {partner} equals the shard's own seed")
-    unet, scheduler, classifier = load_models(ddpm_dir, classifier_path)
+    unet, scheduler, classifier = defence.load()
     indices = shard.indices.tolist()
     fixed_other = (
         None
         if partner is None
-        else purified_classifier(unet, scheduler, classifier, spec, indices, int(partner), "fixed")
+        else purified_classifier(unet, scheduler, classifier, spec, indices, XiStream(int(partner), "fixed"))
     )
-    free = purified_classifier(unet, scheduler, classifier, spec, indices, seed, "free", first_draw=TEST_DRAWS)
+    free = purified_classifier(unet, scheduler, classifier, spec, indices, XiStream(seed, "free", TEST_DRAWS))
     dev = device()
     moved = AttackShard(shard.adversarial.to(dev), shard.labels.to(dev), shard.indices, shard.correct, shard.info)
     return {**shard.info, "transfer_seed": partner, **shard_accuracies(moved, fixed_other, free, store)}

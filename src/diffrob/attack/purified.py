@@ -31,6 +31,16 @@ def attack_gradient(attack: str) -> str:
     return "bpda" if attack.startswith("bpda") else "full"
 
 
+@dataclass(frozen=True)
+class XiStream:
+    """Which xi a purified classifier draws: base seed s, and ``fixed`` (xi_s at every call) or ``free`` (a fresh
+    xi at every call, counting from draw ``first_draw`` of s so that independent test streams never share draws)."""
+
+    seed: int
+    randomness: str = "fixed"
+    first_draw: int = 0
+
+
 def uses_eot(attack: str) -> bool:
     """Whether an attack averages over K randomness draws (EOT)."""
     return attack.endswith("_eot")
@@ -52,9 +62,7 @@ class PurifiedClassifier(nn.Module):
         self,
         purifier: DiffusionPurifier,
         classifier: nn.Module,
-        base_seed: int,
-        randomness: str = "fixed",
-        first_draw: int = 0,
+        xi: XiStream,
         gradient: str = "full",
         eot_samples: int = 1,
         bf16: bool = False,
@@ -63,16 +71,16 @@ class PurifiedClassifier(nn.Module):
         super().__init__()
         if gradient not in ("full", "bpda"):
             raise ValueError(f"gradient must be 'full' or 'bpda', got {gradient!r}")
-        if randomness not in RANDOMNESS:
-            raise ValueError(f"unknown randomness {randomness!r}; expected one of {', '.join(RANDOMNESS)}")
+        if xi.randomness not in RANDOMNESS:
+            raise ValueError(f"unknown randomness {xi.randomness!r}; expected one of {', '.join(RANDOMNESS)}")
         self.purifier = purifier
         self.unet = purifier.unet
         self.classifier = classifier
         self.gradient = gradient
         self.call_hook: Callable[[], object] | None = None
-        self.base_seed = base_seed
-        self.randomness = randomness
-        self.calls = first_draw
+        self.base_seed = xi.seed
+        self.randomness = xi.randomness
+        self.calls = xi.first_draw
         self._positions: list[int] = []
         self.batch_calls = 0
         self.eot_samples = int(eot_samples)
@@ -191,9 +199,7 @@ def purified_classifier(
     classifier: nn.Module,
     spec: PurifierSpec,
     indices: Sequence[int],
-    seed: int,
-    randomness: str,
-    first_draw: int = 0,
+    xi: XiStream,
     gradient: str = "full",
     speed: SpeedOptions | None = None,
 ) -> PurifiedClassifier:
@@ -201,6 +207,4 @@ def purified_classifier(
     speed = speed or SpeedOptions()
     unet, classifier = accelerated(frozen(unet), frozen(classifier), speed)
     purifier = build_purifier(unet, scheduler, spec, indices)
-    return PurifiedClassifier(
-        purifier, classifier, seed, randomness, first_draw=first_draw, gradient=gradient, bf16=speed.bf16
-    )
+    return PurifiedClassifier(purifier, classifier, xi, gradient=gradient, bf16=speed.bf16)

@@ -10,14 +10,13 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from diffrob.attack.evaluate import load_models
+from diffrob.attack.evaluate import Defence
 from diffrob.attack.pgd import AttackSettings
-from diffrob.attack.purified import PurifiedClassifier, SpeedOptions, attack_gradient, purified_classifier
+from diffrob.attack.purified import PurifiedClassifier, SpeedOptions, XiStream, attack_gradient, purified_classifier
 from diffrob.attack.shards import load_evaluation_shard
 from diffrob.data import ImageSet
 from diffrob.measure.common import as_record
 from diffrob.measure.distances import flat
-from diffrob.purify.pipeline import PurifierSpec
 from diffrob.purify.streams import ALIGNMENT_DRAWS, ALIGNMENT_TEST_DRAWS
 from diffrob.resume import BatchStore, resumable
 from diffrob.runtime import device
@@ -40,10 +39,8 @@ def input_gradient(model: PurifiedClassifier, x: torch.Tensor, labels: torch.Ten
 
 
 def gradient_alignment(
-    ddpm_dir: str | Path,
-    classifier_path: str | Path,
+    defence: Defence,
     eval_set: ImageSet,
-    chain: Mapping[str, Any],
     shard_path: str | Path,
     attack: Mapping[str, Any],
     store: BatchStore | None = None,
@@ -60,11 +57,11 @@ def gradient_alignment(
     shard = load_evaluation_shard(shard_path, eval_set)
     name, seed = str(shard.info["attack"]), int(shard.info["seed"])
     settings = AttackSettings.from_mapping(attack, name)
-    unet, scheduler, classifier = load_models(ddpm_dir, classifier_path)
-    spec, indices, gradient = PurifierSpec.from_mapping(chain), eval_set.indices.tolist(), attack_gradient(name)
+    unet, scheduler, classifier = defence.load()
+    spec, indices, gradient = defence.spec, eval_set.indices.tolist(), attack_gradient(name)
     speed = SpeedOptions.from_mapping(attack.get("speed"))  # the gradient as the attack computed it
     models = [
-        purified_classifier(unet, scheduler, classifier, spec, indices, seed, "free", first, gradient, speed)
+        purified_classifier(unet, scheduler, classifier, spec, indices, XiStream(seed, "free", first), gradient, speed)
         for first in (ALIGNMENT_DRAWS, ALIGNMENT_TEST_DRAWS)
     ]
     eot, test = models

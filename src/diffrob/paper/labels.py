@@ -11,7 +11,7 @@ ATTACK_LABELS = {"pgd": "PGD (Full)", "pgd_eot": "PGD-EOT", "bpda": "BPDA", "bpd
 ATTACK_TITLES = {"pgd": "PGD", "pgd_eot": "PGD-EOT", "bpda": "BPDA", "bpda_eot": "BPDA-EOT"}
 
 
-PAPER_DATASET_NAMES = {"cifar10": "CIFAR-10", "imagenet": "ImageNet"}
+DATASET_NAMES = {"digits": "8x8 digits (scikit-learn)", "cifar10": "CIFAR-10", "imagenet": "ImageNet"}
 
 
 # ADDT's models (the workflow's DDPM, then its fine-tunes) and evaluations

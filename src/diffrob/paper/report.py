@@ -16,7 +16,7 @@ from diffrob.paper.addt_claims import addt_claims
 from diffrob.paper.captions import TABLE_CAPTIONS
 from diffrob.paper.checks import lookup
 from diffrob.paper.claims import claims
-from diffrob.paper.labels import ATTACK_LABELS, ATTACK_TITLES, PAPER_DATASET_NAMES, SAMPLER_LABELS
+from diffrob.paper.labels import ATTACK_LABELS, ATTACK_TITLES, DATASET_NAMES, SAMPLER_LABELS
 from diffrob.paper.results import OMISSION_COLUMNS, read_omissions, run_dataset
 from diffrob.paper.tables import comparison_table, fmt, interval_of, omission_notes
 from diffrob.paper.targets import (
@@ -113,7 +113,7 @@ def heading_blocks(config: Mapping[str, Any], build: Mapping[str, Any], results:
         (
             "p",
             "Every number below is read from paper/results.csv, produced by this run; the paper's values are "
-            f"{PAPER_DATASET_NAMES[paper_dataset(dataset)]} (paper_targets.csv), – where the paper gives none for it. "
+            f"{DATASET_NAMES[paper_dataset(dataset)]} (paper_targets.csv), – where the paper gives none for it. "
             "A ✓ says the *direction* of the paper's claim holds in our run, "
             f"a ✗ that it does not, – that the numbers are missing. {how_magnitudes_differ(config)}",
         ),

@@ -13,7 +13,7 @@ import pandas as pd
 
 from diffrob.paper.captions import TABLE_CAPTIONS
 from diffrob.paper.checks import Results, combined_spread, gap_beyond_spread, lookup
-from diffrob.paper.labels import ATTACK_TITLES, PAPER_DATASET_NAMES, SAMPLER_LABELS
+from diffrob.paper.labels import ATTACK_TITLES, DATASET_NAMES, SAMPLER_LABELS
 from diffrob.paper.results import read_omissions, run_dataset
 from diffrob.paper.targets import PAPER_TABLE2, paper_column, paper_dataset, paper_value, read_targets, run_subtitle
 
@@ -214,6 +214,6 @@ def write_run_macros(results_csv: str | Path, path: str | Path) -> None:
     dataset = run_dataset(pd.read_csv(results_csv))
     run = (
         f"\\newcommand{{\\runsubtitle}}{{{run_subtitle(dataset)} (diffrob)}}\n"
-        f"\\newcommand{{\\paperdataset}}{{{PAPER_DATASET_NAMES[paper_dataset(dataset)]}}}\n"
+        f"\\newcommand{{\\paperdataset}}{{{DATASET_NAMES[paper_dataset(dataset)]}}}\n"
     )
     write_text(run, path)

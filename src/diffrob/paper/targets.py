@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from diffrob.paper.checks import lookup
-from diffrob.paper.labels import PAPER_DATASET_NAMES, SAMPLER_LABELS
+from diffrob.paper.labels import DATASET_NAMES, SAMPLER_LABELS
 
 
 def paper_dataset(dataset: str) -> str:
@@ -20,10 +20,7 @@ def paper_dataset(dataset: str) -> str:
 
 def paper_column(dataset: str) -> str:
     """The heading of the paper's column in a comparison, e.g. ``paper (CIFAR-10)``."""
-    return f"paper ({PAPER_DATASET_NAMES[paper_dataset(dataset)]})"
-
-
-DATASET_NAMES = {"digits": "8x8 digits (scikit-learn)", "cifar10": "CIFAR-10", "imagenet": "ImageNet"}
+    return f"paper ({DATASET_NAMES[paper_dataset(dataset)]})"
 
 
 def how_magnitudes_differ(config: Mapping[str, Any]) -> str:

@@ -184,7 +184,7 @@ def full_shard_rate(batch: int = 100, pgd_steps: int = 3, t_star: int = 100, bf1
     device memory and the projected hours of Table 2's fixed-randomness PGD-40 on 1000 images, per seed.
     """
     from diffrob.attack.pgd import AttackSettings, attack_set
-    from diffrob.attack.purified import SpeedOptions, purified_classifier
+    from diffrob.attack.purified import SpeedOptions, XiStream, purified_classifier
     from diffrob.models.robustbench import robustbench_architecture
     from diffrob.purify.pipeline import Chunks, PurifierSpec
 
@@ -195,7 +195,7 @@ def full_shard_rate(batch: int = 100, pgd_steps: int = 3, t_star: int = 100, bf1
     scheduler = build_scheduler({**SCHEDULE, "variance_type": "fixed_large", "clip_sample": True})
     spec = PurifierSpec("ddpm", t_star, t_star, "sample", batch, Chunks(chain=max(batch, 1)))
     model = purified_classifier(
-        unet, scheduler, classifier, spec, range(batch), 0, "fixed", speed=SpeedOptions(bf16=bf16)
+        unet, scheduler, classifier, spec, range(batch), XiStream(0), speed=SpeedOptions(bf16=bf16)
     )
     images = uniform((batch, 3, 32, 32), 0.0, 1.0, 1).to(device)
     labels = integers_from(generator(2), 10, batch).to(device)

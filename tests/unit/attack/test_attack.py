@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from diffrob.attack.pgd import AttackSettings, attack_set, linf_pgd
-from diffrob.attack.purified import PurifiedClassifier, SpeedOptions, purified_classifier
+from diffrob.attack.purified import PurifiedClassifier, SpeedOptions, XiStream, purified_classifier
 from diffrob.purify.noise import NoiseKeys
 from diffrob.purify.pipeline import Chunks, DiffusionPurifier, PurifierSpec
 from diffrob.purify.samplers import make_chain, purify
@@ -67,7 +67,7 @@ def _purifier(unet, schedule, chain_size=128, keying="sample", noise_batch=1, sa
 
 def _model(unet, schedule, classifier, randomness, seed=0, chain_size=128, gradient="full", t_star=10):
     purifier = _purifier(unet, schedule, chain_size, t_star=t_star)
-    return PurifiedClassifier(purifier, classifier, seed, randomness, gradient=gradient)
+    return PurifiedClassifier(purifier, classifier, XiStream(seed, randomness), gradient=gradient)
 
 
 def test_fixed_randomness_repeats_its_output_and_free_does_not(unet, schedule, classifier, images):
@@ -163,7 +163,7 @@ def test_speed_options_keep_the_full_gradient(unet, scheduler, classifier, image
         import copy
 
         model = purified_classifier(
-            copy.deepcopy(unet), scheduler, copy.deepcopy(classifier), spec, range(7), 0, "fixed", speed=speed
+            copy.deepcopy(unet), scheduler, copy.deepcopy(classifier), spec, range(7), XiStream(0), speed=speed
         )
         model.use_batch(range(7))
         x = images.clone().requires_grad_(True)
@@ -206,7 +206,7 @@ def test_attacks_and_every_measurement_see_the_same_noise_under_batch_keying(une
     identity = nn.Flatten()
 
     def attack_view(purifier):  # as attack_set: batches of attack.batch_size = 3 -> positions [0-2] [3-5] [6]
-        model = PurifiedClassifier(purifier, identity, base_seed=5)
+        model = PurifiedClassifier(purifier, identity, XiStream(5))
         rows = []
         for start in range(0, 7, 3):
             model.use_batch(range(start, min(start + 3, 7)))
@@ -223,7 +223,7 @@ def test_attacks_and_every_measurement_see_the_same_noise_under_batch_keying(une
     with torch.no_grad():
         jac_out = measured.purify(copies, measured.noise(5, [4, 4], images.shape[1:]))
     torch.testing.assert_close(jac_out, attacked[4:5].expand(2, -1, -1, -1), rtol=0, atol=1e-6)
-    retest = PurifiedClassifier(measured, identity, base_seed=5)  # measure_shard's re-test: the whole set at once
+    retest = PurifiedClassifier(measured, identity, XiStream(5))  # measure_shard's re-test: the whole set at once
     retest.use_batch(range(7))
     with torch.no_grad():
         torch.testing.assert_close(retest(images).view_as(images), attacked, rtol=0, atol=1e-6)

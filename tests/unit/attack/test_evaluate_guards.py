@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from diffrob.attack.evaluate import measure_shard
+from diffrob.attack.evaluate import Defence, measure_shard
 from diffrob.attack.shards import AttackShard, save_shard
 from diffrob.data import ImageSet
 from diffrob.measure.common import load_purifier
@@ -24,7 +24,7 @@ def test_a_shard_is_never_transferred_to_its_own_seed(tmp_path, images):
     save_shard(_shard(images, torch.arange(len(images)), seed=3), path)
     eval_set = ImageSet(images, torch.zeros(len(images), dtype=torch.int64), torch.arange(len(images)))
     with pytest.raises(ValueError, match=r"shard\.safetensors: transfer seed s' = 3 equals the shard's own seed"):
-        measure_shard(path, eval_set, tmp_path / "no-ddpm", tmp_path / "no-classifier", CHAIN, partner=3)
+        measure_shard(path, eval_set, Defence(tmp_path / "no-ddpm", tmp_path / "no-classifier", CHAIN), partner=3)
 
 
 def test_compression_matches_shards_to_images_by_sample_index_and_refuses_foreign_ones(

@@ -130,7 +130,7 @@ def _classifier_file(tmp_path):
 def test_transfer_to_the_shards_own_xi_is_its_own_accuracy(unet, scheduler, classifier, images):
     """Table 4 = Table 2 fixed when xi_s' = xi_s."""
     from diffrob.attack.accuracy import correct_under
-    from diffrob.attack.purified import purified_classifier
+    from diffrob.attack.purified import XiStream, purified_classifier
     from diffrob.attack.shards import shard_accuracies
     from diffrob.purify.pipeline import PurifierSpec
 
@@ -138,7 +138,7 @@ def test_transfer_to_the_shards_own_xi_is_its_own_accuracy(unet, scheduler, clas
     labels, indices = torch.arange(7) % 3, torch.arange(7)
 
     def model(randomness, seed=0):
-        return purified_classifier(unet, scheduler, classifier, spec, indices.tolist(), seed, randomness)
+        return purified_classifier(unet, scheduler, classifier, spec, indices.tolist(), XiStream(seed, randomness))
 
     shard = AttackShard(images, labels, indices, correct_under(model("fixed"), images, labels), {"seed": 0})
     same_xi = shard_accuracies(shard, model("fixed"), model("free"))

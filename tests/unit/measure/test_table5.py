@@ -5,7 +5,7 @@ import itertools
 
 import torch
 
-from diffrob.attack.evaluate import run_attack_shard
+from diffrob.attack.evaluate import Defence, run_attack_shard
 from diffrob.data import ImageSet
 from diffrob.measure.gradients import perturbation_correlation
 from diffrob.paper.results import paper_rows
@@ -31,11 +31,12 @@ def test_every_shard_of_a_design_has_its_own_start_seeds():
 def test_shards_of_one_seed_do_not_share_their_random_start(tmp_path, unet, scheduler, classifier, images):
     files = _files(tmp_path, unet, scheduler, classifier, images)
     eval_set = ImageSet(images, LABELS, INDICES)
+    defence = Defence(files["ddpm"], files["classifier"], CHAIN)
     deltas = {}
     for attack, randomness in (("pgd", "fixed"), ("pgd", "free"), ("pgd_eot", "free")):
-        shard = run_attack_shard(files["ddpm"], files["classifier"], eval_set, CHAIN, START_ONLY, attack, randomness, 0)
+        shard = run_attack_shard(defence, eval_set, START_ONLY, attack, randomness, 0)
         deltas[attack, randomness] = shard.adversarial - images
-    again = run_attack_shard(files["ddpm"], files["classifier"], eval_set, CHAIN, START_ONLY, "pgd", "fixed", 0)
+    again = run_attack_shard(defence, eval_set, START_ONLY, "pgd", "fixed", 0)
     assert torch.equal(again.adversarial - images, deltas["pgd", "fixed"])  # replayable
     for a, b in itertools.combinations(deltas.values(), 2):
         assert float(perturbation_correlation(a, b).mean()) < 0.6  # one shared start would give 1.0
@@ -61,7 +62,7 @@ def test_the_eot_gradient_matches_the_test_systems_as_the_chain_noise_vanishes(
     values = {}
     for t_star in (1, 400):
         chain = {**CHAIN, "t_star": t_star, "reverse_steps": 1}
-        result = gradient_alignment(files["ddpm"], files["classifier"], eval_set, chain, eot, attack)
+        result = gradient_alignment(Defence(files["ddpm"], files["classifier"], chain), eval_set, eot, attack)
         (record,) = result["records"]
         assert record["quantity"] == "gradient_correlation" and record["attack"] == "pgd_eot" and record["n"] == 7
         (row,) = paper_rows(record, "digits", main_t=t_star)
@@ -76,9 +77,8 @@ def test_a_resumed_gradient_alignment_equals_an_uninterrupted_one(tmp_path, unet
     files = _files(tmp_path, unet, scheduler, classifier, images)
     eval_set, eot = ImageSet(images, LABELS, INDICES), _eot_shard(tmp_path, images)
     attack = {**START_ONLY, "batch_size": 3}
-    align = lambda store: gradient_alignment(  # noqa: E731
-        files["ddpm"], files["classifier"], eval_set, CHAIN, eot, attack, store
-    )
+    defence = Defence(files["ddpm"], files["classifier"], CHAIN)
+    align = lambda store: gradient_alignment(defence, eval_set, eot, attack, store)  # noqa: E731
     whole, store = align(None), _store(tmp_path)
     assert align(store) == whole and store.saved == [0, 1, 2]
     store.path(1).unlink()
