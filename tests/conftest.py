@@ -97,6 +97,7 @@ HEAVY_FIRST = (
     "test_workflow.py",
     "test_addt_workflow.py",
     "test_slurm.py",
+    "test_targets.py",
 )
 
 

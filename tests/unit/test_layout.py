@@ -46,6 +46,11 @@ def test_the_measurement_layers_import_nothing_of_the_paper(layer):
     assert "diffrob.paper" not in imported and "diffrob.workflow" not in imported
 
 
+def test_the_layer_check_sees_an_import_between_subpackages():
+    graph = import_graph(2)
+    assert "diffrob.stats" in graph["diffrob.paper"] and "diffrob.paper" in graph["diffrob.workflow"]
+
+
 RANDOM_CALLS = {"rand", "randn", "randint", "randperm", "rand_like", "randn_like", "manual_seed", "Generator",
                 "normal", "bernoulli", "multinomial", "default_rng", "seed"}  # fmt: skip
 

@@ -52,3 +52,17 @@ def test_paper_names_scale_the_e3_columns_and_fan_compression_out_to_its_tables(
 def test_an_unknown_quantity_has_no_paper_name():
     with pytest.raises(ValueError, match="no paper name"):
         paper_rows({"quantity": "made_up", "value": 1.0, "sd": 0.0, "n": 1}, "digits", 100)
+
+
+def test_a_measurement_file_of_the_older_format_is_refused_not_skipped(tmp_path):
+    from diffrob.io import write_json
+    from diffrob.paper.results import collect_results
+
+    classifier, old, new = tmp_path / "c.json", tmp_path / "old.json", tmp_path / "new.json"
+    write_json({"clean_acc": 99.0, "pgd_acc": 1.0}, classifier)
+    write_json({"rows": [{"artifact": "tableS5", "row": "variance", "column": "snr_e-3", "value": 1.0}]}, old)
+    write_json({"records": [record("snr", [0.002])]}, new)
+    frame = collect_results("digits", "ddpm", 100, classifier, [], [], [new])
+    assert frame.loc[frame["column"] == "snr_e-3", "value"].item() == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="older format"):
+        collect_results("digits", "ddpm", 100, classifier, [], [], [old])
