@@ -5,6 +5,7 @@ from snakemake.logging import logger
 from snakemake.utils import validate
 
 from diffrob.workflow.design import Design, Point, ShardKey
+from diffrob.models.hub import hub_folder_name
 from diffrob.models.inception import fid_weights_url
 from diffrob.io import remove_stale_temporaries, try_exclusive_lock
 from diffrob.data import CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES
@@ -55,8 +56,7 @@ def checkpoint_paths():
         rb = config["classifier"]["robustbench"]
         classifier = f"data/checkpoints/robustbench/{rb['dataset']}/{rb['threat_model']}/{rb['name']}.pt"
     if DIFFUSION_SOURCE == "hub":
-        repo = "--".join(Path(config["diffusion"]["hub"]["repo_id"]).parts)  # owner--name, the hub cache's form
-        diffusion = f"data/checkpoints/hub/{repo}"
+        diffusion = f"data/checkpoints/hub/{hub_folder_name(config['diffusion']['hub']['repo_id'])}"
     elif DIFFUSION_SOURCE == "guided":
         diffusion = f"data/checkpoints/guided/{Path(config['diffusion']['guided']['url']).name}"
     return classifier, diffusion

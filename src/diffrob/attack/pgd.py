@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -24,33 +24,28 @@ EOT_LOSSES: tuple[str, ...] = ("logits", "sum")  # EOT over averaged logits (foo
 
 
 def linf_pgd(
-    model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    epsilon: float,
-    steps: int,
-    rel_stepsize: float,
-    random_start: bool,
-    seed: int,
-    eot_samples: int = 1,
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, settings: AttackSettings, seed: int
 ) -> torch.Tensor:
-    """Untargeted l_inf PGD (Madry et al.) with foolbox's ``LinfPGD``; returns x_adv in the eps-ball and [0, 1].
+    """Untargeted l_inf PGD (Madry et al.) with foolbox's ``LinfPGD`` at ``settings``' budget, steps, relative step and
+    random start; returns x_adv in the eps-ball and [0, 1].
 
-    With ``eot_samples`` K > 1 the model is wrapped in foolbox's ``ExpectationOverTransformationWrapper``.
+    With ``settings.eot_samples`` K > 1 the model is wrapped in foolbox's ``ExpectationOverTransformationWrapper``.
 
     foolbox draws the random start from torch's global generator: it runs under
     :func:`diffrob.purify.noise.seeded` so the start is reproducible.
     """
     import foolbox
 
-    if epsilon <= 0:
-        raise ValueError(f"epsilon must be > 0, got {epsilon}")
+    if settings.epsilon <= 0:
+        raise ValueError(f"epsilon must be > 0, got {settings.epsilon}")
     fmodel = foolbox.PyTorchModel(model.eval(), bounds=(0.0, 1.0), device=images.device)
-    if eot_samples > 1:
-        fmodel = foolbox.models.ExpectationOverTransformationWrapper(fmodel, n_steps=eot_samples)
-    attack = foolbox.attacks.LinfPGD(rel_stepsize=rel_stepsize, steps=steps, random_start=random_start)
+    if settings.eot_samples > 1:
+        fmodel = foolbox.models.ExpectationOverTransformationWrapper(fmodel, n_steps=settings.eot_samples)
+    attack = foolbox.attacks.LinfPGD(
+        rel_stepsize=settings.rel_stepsize, steps=settings.steps, random_start=settings.random_start
+    )
     with seeded(seed):
-        _, clipped, _ = attack(fmodel, images, labels, epsilons=epsilon)
+        _, clipped, _ = attack(fmodel, images, labels, epsilons=settings.epsilon)
     return clipped.detach()
 
 
@@ -65,18 +60,7 @@ def linf_pgd_in_batches(
     parts = []
     for number, start in enumerate(range(0, images.shape[0], settings.batch_size)):
         rows = slice(start, start + settings.batch_size)
-        parts.append(
-            linf_pgd(
-                model,
-                images[rows],
-                labels[rows],
-                settings.epsilon,
-                settings.steps,
-                settings.rel_stepsize,
-                settings.random_start,
-                seed + number,
-            )
-        )
+        parts.append(linf_pgd(model, images[rows], labels[rows], replace(settings, eot_samples=1), seed + number))
     return torch.cat(parts)
 
 

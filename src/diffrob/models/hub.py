@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from diffrob.io import atomic_dir, digest_record, expected_digest, url_fetcher, verify_sha256, write_text
+
+if TYPE_CHECKING:
+    from torch import nn
 
 LOG = logging.getLogger(__name__)
 
@@ -18,6 +20,11 @@ HUB_FILES = ("config.json", "scheduler_config.json")
 
 
 HUB_WEIGHTS = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin")
+
+
+def hub_folder_name(repo_id: str) -> str:
+    """The folder a hub repository is kept in, ``owner--name`` as in the hub's own cache (``models--owner--name``)."""
+    return repo_id.replace("/", "--")
 
 
 def hub_lfs_sha256(repo_id: str, revision: str, filename: str) -> str | None:

@@ -160,9 +160,9 @@ def _classifier_overlay(config: Mapping[str, Any], folder: Path) -> dict[str, An
 def _diffusion_overlay(config: Mapping[str, Any], folder: Path) -> dict[str, Any]:
     diffusion = config["diffusion"]
     if diffusion["source"] == "hub":
-        from diffrob.models.hub import cifar10_unet
+        from diffrob.models.hub import cifar10_unet, hub_folder_name
 
-        repository = folder / "hub" / diffusion["hub"]["repo_id"].replace("/", "--")
+        repository = folder / "hub" / hub_folder_name(diffusion["hub"]["repo_id"])
         with seeded(4):
             unet = randomise_zero_tensors(cifar10_unet(), 4)
         digest = write_hub_repository(repository, unet, diffusion["schedule"])

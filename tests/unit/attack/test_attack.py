@@ -22,7 +22,7 @@ def _linear_binary(weight_seed=0):
 def test_pgd_stays_in_the_eps_ball_and_in_unit_bounds(classifier, images):
     labels = torch.arange(7) % 10
     eps = 0.1
-    adv = linf_pgd(classifier, images, labels, eps, steps=5, rel_stepsize=0.3, random_start=True, seed=0)
+    adv = linf_pgd(classifier, images, labels, AttackSettings(eps, steps=5, rel_stepsize=0.3), seed=0)
     assert (adv - images).abs().max() <= eps + 1e-6
     assert adv.min() >= 0 and adv.max() <= 1
 
@@ -41,21 +41,21 @@ def test_pgd_reaches_the_known_optimum_of_a_linear_classifier():
         return nn.functional.cross_entropy(model(z), y, reduction="none")
 
     optimum = loss(x + eps * direction)
-    adv = linf_pgd(model, x, y, eps, steps=40, rel_stepsize=0.1, random_start=True, seed=0)
+    adv = linf_pgd(model, x, y, AttackSettings(eps, steps=40, rel_stepsize=0.1), seed=0)
     assert (loss(adv) > loss(x)).all()
     torch.testing.assert_close(loss(adv), optimum, rtol=1e-3, atol=1e-4)
 
 
 def test_pgd_rejects_a_non_positive_budget(classifier, images):
     with pytest.raises(ValueError, match="epsilon must be > 0"):
-        linf_pgd(classifier, images, torch.zeros(7, dtype=torch.long), 0.0, 1, 0.1, True, 0)
+        linf_pgd(classifier, images, torch.zeros(7, dtype=torch.long), AttackSettings(0.0, 1, 0.1), 0)
 
 
 def test_pgd_random_start_is_reproducible_and_leaves_global_rng_alone(classifier, images):
     labels = torch.zeros(7, dtype=torch.long)
     state = torch.random.get_rng_state()
-    a = linf_pgd(classifier, images, labels, 0.1, 2, 0.1, True, seed=4)
-    b = linf_pgd(classifier, images, labels, 0.1, 2, 0.1, True, seed=4)
+    a = linf_pgd(classifier, images, labels, AttackSettings(0.1, 2, 0.1), seed=4)
+    b = linf_pgd(classifier, images, labels, AttackSettings(0.1, 2, 0.1), seed=4)
     assert torch.equal(a, b)
     assert torch.equal(state, torch.random.get_rng_state())
 
@@ -121,8 +121,8 @@ def test_eot_over_fixed_randomness_equals_plain_pgd(unet, schedule, classifier, 
     labels = torch.arange(7) % 10
     model = _model(unet, schedule, classifier, "fixed")
     model.use_batch(range(7))
-    plain = linf_pgd(model, images, labels, 0.1, 2, 0.25, True, seed=1)
-    eot = linf_pgd(model, images, labels, 0.1, 2, 0.25, True, seed=1, eot_samples=3)
+    plain = linf_pgd(model, images, labels, AttackSettings(0.1, 2, 0.25), seed=1)
+    eot = linf_pgd(model, images, labels, AttackSettings(0.1, 2, 0.25, eot_samples=3), seed=1)
     torch.testing.assert_close(plain, eot, rtol=0, atol=1e-6)
 
 
@@ -140,11 +140,11 @@ def test_batched_eot_draws_and_averages_like_foolbox_eot_calls(unet, schedule, c
     labels = torch.arange(7) % 10
     sequential = _model(unet, schedule, classifier, "free")
     sequential.use_batch(range(7))
-    expected = linf_pgd(sequential, images, labels, 0.1, 2, 0.25, True, seed=1, eot_samples=3)
+    expected = linf_pgd(sequential, images, labels, AttackSettings(0.1, 2, 0.25, eot_samples=3), seed=1)
     batched = _model(unet, schedule, classifier, "free")
     batched.use_batch(range(7))
     batched.eot_samples = 3
-    got = linf_pgd(batched, images, labels, 0.1, 2, 0.25, True, seed=1)
+    got = linf_pgd(batched, images, labels, AttackSettings(0.1, 2, 0.25), seed=1)
     assert batched.calls == sequential.calls == 3 * 3  # 2 gradient steps + the final check, K = 3 draws each
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
 

@@ -10,7 +10,7 @@ from diffrob.io import ChecksumError, sha256_file
 from diffrob.models.classifier import classifier_features, load_classifier, save_classifier
 from diffrob.models.diffusion import build_scheduler, check_schedule, load_diffusion
 from diffrob.models.guided import build_guided_unet, load_guided_weights, save_guided_diffusion
-from diffrob.models.hub import download_hub
+from diffrob.models.hub import download_hub, hub_folder_name
 from diffrob.models.robustbench import (
     imagenet_image_ids,
     load_robustbench_weights,
@@ -93,6 +93,11 @@ def test_a_pickled_object_is_refused(tmp_path):
     torch.save({"state_dict": {"w": torch.zeros(1)}, "hook": np.random.default_rng}, tmp_path / "evil.pt")
     with pytest.raises(ValueError, match="weights-only"):
         load_robustbench_weights(tmp_path / "evil.pt", "Standard", "cifar10", "Linf")
+
+
+def test_a_hub_repository_is_kept_under_owner_dash_dash_name():
+    assert hub_folder_name("google/ddpm-cifar10-32") == "google--ddpm-cifar10-32"
+    assert hub_folder_name("ddpm-cifar10-32") == "ddpm-cifar10-32"
 
 
 @pytest.mark.parametrize("safetensors", [True, False])
