@@ -24,7 +24,7 @@ rule attack:
         gpu=1,
     params:
         chain=chain_params,
-        attack=config["attack"],
+        attack=attack_params,
         partner=lambda w: DESIGN.transfer_partner(shard_of(w)),
         # finished batches, kept across kills and resubmissions until the shard and its metrics are written
         partial="data/partial/adversarial/{sampler}-t{t}/{attack}-{randomness}-seed{seed}",

@@ -5,6 +5,7 @@ from snakemake.logging import logger
 from snakemake.utils import validate
 
 from diffrob.workflow.design import Design, Point, ShardKey
+from diffrob.workflow.omissions import design_omissions
 from diffrob.models.hub import hub_folder_name
 from diffrob.models.inception import fid_weights_url
 from diffrob.io import remove_stale_temporaries, try_exclusive_lock
@@ -82,7 +83,7 @@ wildcard_constraints:
     sampler="ddpm|reverse|ddim",
     t=r"\d+",
     seed=r"\d+",
-    attack="pgd|pgd_eot|bpda|bpda_eot",
+    attack="pgd|pgd_eot|bpda|bpda_eot|autoattack",
     randomness="fixed|free",
 
 
@@ -143,6 +144,16 @@ def chain_params(wildcards):
     return chain_of(point_of(wildcards))
 
 
+# The attack section as every job but AutoAttack's sees it: setting attack.autoattack leaves their parameters, and
+# so their outputs, as they were.
+ATTACK = {k: v for k, v in config["attack"].items() if k != "autoattack"}
+
+
+def attack_params(wildcards):
+    """The attack settings of a shard: with AutoAttack's block for AutoAttack's shards only."""
+    return config["attack"] if wildcards.attack == "autoattack" else ATTACK
+
+
 def shard_file(kind, key):
     """The file of one shard: kind 'adversarial' (its images, safetensors) or 'metrics' (its accuracies, json),
     side by side in data/adversarial/ (one job writes both)."""
@@ -186,6 +197,14 @@ def main_depth_measurements(name):
     return [measurement(name, p) for p in DESIGN.main_depth_points()]
 
 
+def convergence_autoattack():
+    """AutoAttack's shard of the convergence check's seed, whose accuracy after each of its attacks the check
+    reports beside PGD's (none without AutoAttack)."""
+    key = DESIGN.convergence_shard()
+    strongest = [k for k in DESIGN.autoattack_shards(key.point) if k.seed == key.seed] if key else []
+    return [shard_file("metrics", k) for k in strongest]
+
+
 def all_measurements():
     """Every measurement file this configuration produces."""
     files = main_depth_measurements("trajectories") + main_depth_measurements("jacobian")
@@ -196,6 +215,8 @@ def all_measurements():
         files.append(measurement("correlations"))
     if DESIGN.alignment_shard() is not None:
         files.append(measurement("gradient_alignment"))
+    if DESIGN.convergence_shard() is not None:
+        files.append(measurement("convergence"))
     return files
 
 
@@ -209,7 +230,8 @@ def trajectory_inputs(wildcards):
 
 def paired_comparisons(wildcards=None):
     """Accuracies compared image by image: fixed against free randomness (each base seed attacked under both at
-    the main point) and ADDT against its clean control (each norm, setting and seed)."""
+    the main point), ADDT against its clean control (each norm, setting and seed) and the main attack against
+    AutoAttack under fixed randomness (each point and seed AutoAttack attacks)."""
     pairs = [
         {
             "comparison": "fixed_vs_free",
@@ -229,6 +251,16 @@ def paired_comparisons(wildcards=None):
             "second": addt_shard("clean", norm, setting, seed),
         }
         for norm, setting, seed in DESIGN.addt_comparisons()
+    ]
+    pairs += [
+        {
+            "comparison": "attack_vs_autoattack",
+            "attack": f"{p.first.attack}_{p.first.point.sampler}_t{p.first.point.t_star}",
+            "seed": p.first.seed,
+            "first": shard_file("adversarial", p.first),
+            "second": shard_file("adversarial", p.second),
+        }
+        for p in DESIGN.strength_pairs()
     ]
     return pairs
 

@@ -170,10 +170,40 @@ rule gradient_alignment:
         gpu=1,
     params:
         chain=chain_params,
-        attack=config["attack"],
+        attack=ATTACK,
         partial="data/partial/gradient_alignment/{sampler}-t{t}",  # finished batches, kept until the output is written
     script:
         "../scripts/gradient_alignment.py"
+
+
+rule convergence:
+    input:
+        shard=lambda w: shard_file("metrics", DESIGN.convergence_shard()),
+        autoattack=lambda w: convergence_autoattack(),
+        ddpm="data/models/ddpm",
+        classifier="data/models/classifier.safetensors",
+        eval="data/inputs/eval.safetensors",
+    output:
+        "data/measurements/{sampler}-t{t}/convergence.json",
+    log:
+        "logs/convergence/{sampler}-t{t}.log",
+    benchmark:
+        "benchmarks/convergence/{sampler}-t{t}.tsv"
+    conda:
+        CONDA_ENV
+    threads: 2
+    resources:
+        **job_resources("convergence"),
+        gpu=1,
+    params:
+        chain=chain_params,
+        attack=ATTACK,
+        attack_name=MAIN_ATTACK,
+        seed=lambda w: DESIGN.convergence_shard().seed,
+        budgets=list(DESIGN.convergence_steps),
+        partial="data/partial/convergence/{sampler}-t{t}",  # finished batches, kept until the output is written
+    script:
+        "../scripts/convergence.py"
 
 
 rule base_classifier:
@@ -194,7 +224,7 @@ rule base_classifier:
         **job_resources("base_classifier"),
         gpu=1,
     params:
-        attack=config["attack"],
+        attack=ATTACK,
         scales=config["measure"]["base_classifier_scales"],
     script:
         "../scripts/base_classifier.py"

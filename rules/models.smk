@@ -149,6 +149,6 @@ rule classifier_metrics:
         **job_resources("classifier_metrics"),
         gpu=1,
     params:
-        attack=config["attack"],
+        attack=ATTACK,
     script:
         "../scripts/classifier_metrics.py"

@@ -22,7 +22,7 @@ rule results:
     conda:
         CONDA_ENV
     params:
-        omissions=[o.as_dict() for o in DESIGN.omissions()]
+        omissions=[o.as_dict() for o in design_omissions(DESIGN)]
         + [{"artifact": "screen", "item": name, "reason": why} for name, why in SCREEN_LEFT_OUT],
         screened=list(SCREENED),
         dataset=config["dataset"],
@@ -58,6 +58,7 @@ rule table2:
             "eot_samples": config["attack"]["eot_samples"],
             "dataset": config["dataset"],
             "attack": MAIN_ATTACK,
+            "autoattack": config["attack"]["autoattack"],
         },
     script:
         "../scripts/table2.py"
@@ -135,6 +136,7 @@ rule figure:
         CONDA_ENV
     params:
         attack=MAIN_ATTACK,
+        steps=config["attack"]["steps"],
         caption=lambda w: FIGURE_CAPTIONS[w.figure],  # the Snakemake report's caption
     script:
         "../scripts/figure.py"

@@ -14,7 +14,7 @@ main_trajectory = i.trajectories[0]
 omissions = read_omissions(i.omissions)
 why = {
     artifact: " ".join(omission_notes(omissions, [artifact]))
-    for artifact in ("fig1c", "table7", "addt", "n_evaluation")
+    for artifact in ("fig1c", "table7", "addt", "n_evaluation", "convergence")
 }
 clean_accuracy = json.loads(Path(i.classifier).read_text())["clean_acc"]
 makers = {
@@ -28,5 +28,6 @@ makers = {
     "figS4_timesteps": lambda: figures.timesteps(i.results, out, why["table7"]),
     "addt_models": lambda: figures.addt_models(i.results, out, why["addt"]),
     "n_evaluation": lambda: figures.n_evaluation(i.n_evaluation, i.results, out, why["n_evaluation"]),
+    "convergence": lambda: figures.convergence(i.results, out, snakemake.params.steps, why["convergence"]),
 }
 makers[snakemake.wildcards.figure]()

@@ -19,6 +19,7 @@ import yaml
 
 from diffrob.workflow.checks import RULES, ConfigError
 from diffrob.workflow.design import Design
+from diffrob.workflow.omissions import design_omissions
 
 SAMPLERS = ["ddpm", "reverse", "ddim"]
 EXTRA_ATTACKS = ["pgd_eot", "bpda", "bpda_eot"]
@@ -182,7 +183,7 @@ def cover(
 
 def omitted_artifacts(config: Mapping[str, Any]) -> set[tuple[str, str]]:
     """(artifact, item) of every omission the design of ``config`` declares."""
-    return {(o.artifact, o.item) for o in Design.from_config(config).omissions()}
+    return {(o.artifact, o.item) for o in design_omissions(Design.from_config(config))}
 
 
 def dump(config: Mapping[str, Any]) -> str:

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 from diffrob.io import atomic_path
 
+DATASET_CLASSES: dict[str, int] = {"digits": 10, "cifar10": 10, "imagenet": 1000}
+
 
 @dataclass(frozen=True)
 class ImageSet:

@@ -1,9 +1,12 @@
 """The workflow end to end on the tiny .test config, in a scratch folder."""
 
+import json
+
 import pandas as pd
 import pytest
 import yaml
 
+from diffrob.paper.labels import COMPARISON_LABELS
 from diffrob.paper.results import RESULT_COLUMNS
 from tests.helpers import FAST, ROOT, not_ignored, run, snakemake
 
@@ -57,7 +60,8 @@ def test_workflow_produces_every_table_figure_and_the_report(finished_run):
 @pytest.mark.workflow
 def test_fixed_and_free_randomness_are_compared_image_by_image(finished_run):
     results = pd.read_csv(finished_run / "paper" / "results.csv")
-    paired = results[results["artifact"] == "paired"].set_index("column")
+    paired = results[(results["artifact"] == "paired") & (results["row"] == COMPARISON_LABELS["fixed_vs_free"])]
+    paired = paired.set_index("column")
     assert set(paired.index) == {"pgd_seed0", "pgd_seed1"}  # both seeds are attacked under fixed and free
     assert (paired["images"] == 12).all() and paired["p_value"].between(0, 1).all()
     assert (paired["ci_low"] <= paired["value"]).all() and (paired["value"] <= paired["ci_high"]).all()
@@ -107,3 +111,26 @@ def test_a_bad_config_fails_before_any_job_naming_the_key(tmp_path):
     assert result.returncode != 0
     assert "epsilon" in result.stderr
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.workflow
+def test_autoattack_runs_beside_pgd_under_fixed_randomness_and_the_convergence_check_reproduces_the_shard(
+    finished_run,
+):
+    results = pd.read_csv(finished_run / "paper" / "results.csv")
+    fixed = results[(results["artifact"] == "table2") & (results["row"] == "DDPM fixed")].set_index("column")
+    assert fixed.loc["autoattack", "n"] == 2 and fixed.loc["autoattack", "images"] == 12  # seeds 0 and 1
+    strength = results[(results["row"] == COMPARISON_LABELS["attack_vs_autoattack"])].set_index("column")
+    assert set(strength.index) == {"pgd_ddpm_t20_seed0", "pgd_ddpm_t20_seed1"}
+    assert strength["p_value"].between(0, 1).all()
+    for seed in (0, 1):  # PGD's accuracy minus AutoAttack's on the same images: the paired difference
+        shard = json.loads((finished_run / f"data/adversarial/ddpm-t20/autoattack-fixed-seed{seed}.json").read_text())
+        pgd = json.loads((finished_run / f"data/adversarial/ddpm-t20/pgd-fixed-seed{seed}.json").read_text())
+        assert strength.loc[f"pgd_ddpm_t20_seed{seed}", "value"] == pytest.approx(pgd["acc_own"] - shard["acc_own"])
+        assert shard["acc_after_apgd-t"] == shard["acc_own"] <= shard["acc_after_apgd-ce"] <= shard["acc_after_clean"]
+    check = json.loads((finished_run / "data/measurements/ddpm-t20/convergence.json").read_text())
+    assert check["reproduces_shard"] is True and check["shard_steps"] == 2
+    convergence = results[results["artifact"] == "convergence"]
+    assert set(convergence["column"]) == {"steps_1", "steps_2", "steps_3", "after_apgd-ce", "after_apgd-t"}
+    assert (finished_run / "paper/figures/convergence.png").is_file()
+    assert "AutoAttack" in (finished_run / "paper/tables/table2.md").read_text()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,12 +11,14 @@ import torch
 from torch import nn
 
 from diffrob.attack.accuracy import accuracy_percent, clean_correct, correct_resumably, purified_clean_correct
+from diffrob.attack.autoattack import AutoAttackSettings, autoattack_set
+from diffrob.attack.convergence import convergence_set
+from diffrob.attack.names import AUTOATTACK, attack_gradient
 from diffrob.attack.pgd import AttackSettings, attack_set, linf_pgd_in_batches
 from diffrob.attack.purified import (
     PurifiedClassifier,
     SpeedOptions,
     XiStream,
-    attack_gradient,
     frozen,
     purified_classifier,
 )
@@ -137,8 +139,12 @@ def run_attack_shard(
     seed: int,
     store: BatchStore | None = None,
 ) -> AttackShard:
-    """One shard: ``attack_name`` (pgd, pgd_eot, bpda, bpda_eot) under ``randomness`` with base seed ``seed``;
-    with a ``store``, resumable batch by batch (:mod:`diffrob.resume`)."""
+    """One shard: ``attack_name`` (pgd, pgd_eot, bpda, bpda_eot; autoattack under fixed randomness) under
+    ``randomness`` with base seed ``seed``; with a ``store``, resumable batch by batch (:mod:`diffrob.resume`)."""
+    if attack_name == AUTOATTACK:
+        if randomness != "fixed":
+            raise ValueError(f"AutoAttack runs under fixed randomness; got {randomness!r}")
+        return run_autoattack_shard(defence, eval_set, attack, seed, store)
     spec = defence.spec
     unet, scheduler, classifier = defence.load()
     speed = SpeedOptions.from_mapping(attack.get("speed"))
@@ -165,6 +171,73 @@ def run_attack_shard(
         "eot_samples": settings.eot_samples,
     }
     return AttackShard(adversarial, eval_set.labels, eval_set.indices, correct, info)
+
+
+def run_autoattack_shard(
+    defence: Defence,
+    eval_set: ImageSet,
+    attack: Mapping[str, Any],
+    seed: int,
+    store: BatchStore | None = None,
+) -> AttackShard:
+    """One AutoAttack shard under fixed randomness xi_s (``attack.autoattack``'s ensemble and budgets): the images and
+    xi of the main attack's fixed shard of ``seed``; its info holds the accuracy (%) after each of the attacks."""
+    spec = defence.spec
+    unet, scheduler, classifier = defence.load()
+    indices = eval_set.indices.tolist()
+    model = purified_classifier(unet, scheduler, classifier, spec, indices, XiStream(seed, "fixed"))
+    settings = AutoAttackSettings.from_mapping(attack)
+    attack_seed = shard_start_seed(spec.sampler, spec.t_star, AUTOATTACK, "fixed", seed)
+    dev = device()
+    where = f"{AUTOATTACK}-fixed-seed{seed} ({spec.sampler}, t* = {spec.t_star})"
+    try:
+        adversarial, after = autoattack_set(
+            model, eval_set.images.to(dev), eval_set.labels.to(dev), settings, attack_seed, store, eval_set.indices
+        )
+    except NonFiniteError as err:
+        raise NonFiniteError(f"attack shard {where}: {err}") from None
+    correct = after[settings.attacks[-1]].cpu()
+    info = {
+        "sampler": spec.sampler,
+        "t_star": spec.t_star,
+        "reverse_steps": spec.reverse_steps,
+        "keying": spec.keying,
+        "attack": AUTOATTACK,
+        "randomness": "fixed",
+        "seed": seed,
+        "epsilon": settings.epsilon,
+        "attacks": list(settings.attacks),
+        "n_iter": settings.n_iter,
+        "n_target_classes": settings.n_target_classes,
+        "n_queries": settings.n_queries,
+        **{f"acc_after_{name}": accuracy_percent(flags.cpu()) for name, flags in after.items()},
+    }
+    return AttackShard(adversarial.cpu(), eval_set.labels, eval_set.indices, correct, info)
+
+
+def run_convergence(
+    defence: Defence,
+    eval_set: ImageSet,
+    attack: Mapping[str, Any],
+    attack_name: str,
+    seed: int,
+    budgets: Sequence[int],
+    store: BatchStore | None = None,
+) -> dict[str, float]:
+    """Accuracy (%) under fixed xi_s after k steps of ``attack_name`` (pgd or bpda), for each k in ``budgets``, from
+    the start of the workflow's fixed shard of ``seed`` (:func:`diffrob.attack.convergence.convergence_set`)."""
+    spec = defence.spec
+    unet, scheduler, classifier = defence.load()
+    indices = eval_set.indices.tolist()
+    gradient = attack_gradient(attack_name)
+    model = purified_classifier(unet, scheduler, classifier, spec, indices, XiStream(seed, "fixed"), gradient=gradient)
+    settings = AttackSettings.from_mapping(attack, attack_name)
+    attack_seed = shard_start_seed(spec.sampler, spec.t_star, attack_name, "fixed", seed)
+    dev = device()
+    correct = convergence_set(
+        model, eval_set.images.to(dev), eval_set.labels.to(dev), settings, attack_seed, budgets, store, eval_set.indices
+    )
+    return {f"steps_{k}": accuracy_percent(flags.cpu()) for k, flags in correct.items()}
 
 
 PROTOCOL_SETTINGS: dict[str, str] = {"eot": "free", "dwbox": "fixed"}

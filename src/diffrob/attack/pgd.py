@@ -12,7 +12,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from diffrob.attack.purified import PurifiedClassifier, uses_eot
+from diffrob.attack.names import uses_eot
+from diffrob.attack.purified import PurifiedClassifier
 from diffrob.purify.finite import NonFiniteError
 from diffrob.purify.noise import seeded
 from diffrob.resume import BatchStore, resumable

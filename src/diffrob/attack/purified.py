@@ -11,24 +11,12 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from diffrob.attack.names import RANDOMNESS
 from diffrob.purify.finite import NonFiniteError, check_finite
 from diffrob.purify.noise import ChainNoise, fresh_seed
 from diffrob.purify.pipeline import DiffusionPurifier, PurifierSpec, build_purifier
 
 Randomness = Literal["fixed", "free"]
-
-
-RANDOMNESS: tuple[str, ...] = ("fixed", "free")
-
-
-ATTACKS: tuple[str, ...] = ("pgd", "pgd_eot", "bpda", "bpda_eot")
-
-
-def attack_gradient(attack: str) -> str:
-    """``"full"`` for PGD attacks, ``"bpda"`` for BPDA attacks."""
-    if attack not in ATTACKS:
-        raise ValueError(f"unknown attack {attack!r}; expected one of {', '.join(ATTACKS)}")
-    return "bpda" if attack.startswith("bpda") else "full"
 
 
 @dataclass(frozen=True)
@@ -39,11 +27,6 @@ class XiStream:
     seed: int
     randomness: str = "fixed"
     first_draw: int = 0
-
-
-def uses_eot(attack: str) -> bool:
-    """Whether an attack averages over K randomness draws (EOT)."""
-    return attack.endswith("_eot")
 
 
 class PurifiedClassifier(nn.Module):

@@ -11,8 +11,9 @@ import torch
 from tqdm.auto import tqdm
 
 from diffrob.attack.evaluate import Defence
+from diffrob.attack.names import attack_gradient
 from diffrob.attack.pgd import AttackSettings
-from diffrob.attack.purified import PurifiedClassifier, SpeedOptions, XiStream, attack_gradient, purified_classifier
+from diffrob.attack.purified import PurifiedClassifier, SpeedOptions, XiStream, purified_classifier
 from diffrob.attack.shards import load_evaluation_shard
 from diffrob.data import ImageSet
 from diffrob.measure.common import as_record

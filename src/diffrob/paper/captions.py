@@ -84,6 +84,11 @@ FIGURE_CAPTIONS = {
         "ADDT: robust accuracy of the DDPM, the clean fine-tune and ADDT under EOT and DW-box in l_inf and l2, "
         "and each model's compression rate"
     ),
+    "convergence": (
+        "Convergence: the main attack's accuracy under fixed randomness after k steps (one run of the longest "
+        "budget from the start of the main point's first fixed shard; its own budget marked), and AutoAttack's "
+        "after each of its attacks on the same images and xi (lines)"
+    ),
 }
 
 
@@ -98,6 +103,7 @@ SECTIONS = {  # artifact -> the part of the papers it belongs to (the Snakemake 
     "accuracy": "2 Randomness (Sec. 4)",
     "paired": "2 Randomness (Sec. 4)",
     "n_evaluation": "2 Randomness (Sec. 4)",
+    "convergence": "2 Randomness (Sec. 4)",
     "screen": "4 Compression (Sec. 5)",
     "table1": "3 Purification moves inputs (Sec. 3)",
     "tableS3": "3 Purification moves inputs (Sec. 3)",

@@ -314,6 +314,35 @@ def n_evaluation(
     save(fig, outputs)
 
 
+def convergence(
+    results_csv: str | Path, outputs: Sequence[str | Path], shard_steps: int, why_missing: str = ""
+) -> None:
+    """Accuracy under fixed randomness against the attack's number of steps (log scale), the workflow's own budget
+    ``shard_steps`` marked, and AutoAttack's accuracy after each of its attacks as lines."""
+    results = pd.read_csv(results_csv)
+    rows = results[results["artifact"] == "convergence"]
+    if rows.empty:
+        placeholder("Convergence of the attack under fixed randomness", why_missing or "no convergence rows", outputs)
+        return
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    for name, group in rows.groupby("row", sort=True):
+        steps = group[group["column"].str.startswith("steps_")]
+        if not steps.empty:
+            k = steps["column"].str.removeprefix("steps_").astype(int).to_numpy()
+            order = np.argsort(k)
+            ax.errorbar(k[order], steps["value"].to_numpy()[order], fmt="-o", ms=4, label=name, capsize=2)
+        stages = group[group["column"].str.startswith("after_")]
+        for j, stage in enumerate(stages.itertuples()):
+            label = f"{name}: after {stage.column.removeprefix('after_').upper()}"
+            ax.axhline(stage.value, ls=("--", ":", "-.")[j % 3], color=f"C{j + 1}", lw=1, label=label)
+    ax.axvline(shard_steps, color="grey", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("attack steps")
+    ax.set_ylabel("accuracy under fixed ξ (%)")
+    ax.legend(fontsize=7)
+    save(fig, outputs)
+
+
 FIGURES: Mapping[str, str] = {
     "fig1c_l2": "distance to the clean image along purification (ℓ2)",
     "figS1_linf": "distance to the clean image along purification (ℓ∞)",
@@ -325,4 +354,5 @@ FIGURES: Mapping[str, str] = {
     "figS4_timesteps": "the effect of t*",
     "addt_models": "ADDT: each model's accuracy under EOT and DW-box, and its compression rate",
     "n_evaluation": "accuracy of the free-randomness sets against the number of draws N",
+    "convergence": "the attack's accuracy under fixed randomness against its steps, and AutoAttack's",
 }

@@ -2,13 +2,52 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 SAMPLER_LABELS = {"ddpm": "DDPM", "reverse": "Reverse", "ddim": "DDIM"}
 
 
-ATTACK_LABELS = {"pgd": "PGD (Full)", "pgd_eot": "PGD-EOT", "bpda": "BPDA", "bpda_eot": "BPDA-EOT"}
+ATTACK_LABELS = {
+    "pgd": "PGD (Full)",
+    "pgd_eot": "PGD-EOT",
+    "bpda": "BPDA",
+    "bpda_eot": "BPDA-EOT",
+    "autoattack": "AutoAttack",
+}
 
 
-ATTACK_TITLES = {"pgd": "PGD", "pgd_eot": "PGD-EOT", "bpda": "BPDA", "bpda_eot": "BPDA-EOT"}
+ATTACK_TITLES = {"pgd": "PGD", "pgd_eot": "PGD-EOT", "bpda": "BPDA", "bpda_eot": "BPDA-EOT", "autoattack": "AutoAttack"}
+
+
+AUTOATTACK_PARTS = {
+    "apgd-ce": "APGD-CE",
+    "apgd-dlr": "APGD-DLR",
+    "apgd-t": "APGD-T",
+    "fab": "FAB",
+    "fab-t": "FAB-T",
+    "square": "Square",
+}
+
+
+STANDARD_AUTOATTACK = {"attacks": ["apgd-ce", "apgd-t", "fab-t", "square"], "n_iter": 100, "n_target_classes": 9}
+
+
+def autoattack_label(settings: Mapping[str, Any]) -> str:
+    """What the tables call an AutoAttack run (``attack.autoattack``): ``AutoAttack`` when it is the standard one
+    (Croce & Hein 2020: APGD-CE, APGD-T, FAB-T, Square at 100 steps, 9 targets, 5000 queries), else its attacks
+    with their budgets, e.g. ``APGD-CE (100 steps) + APGD-T (100 steps, 3 targets)``."""
+    attacks = list(settings["attacks"])
+    standard = {key: settings[key] for key in STANDARD_AUTOATTACK} == STANDARD_AUTOATTACK
+    if standard and int(settings["n_queries"]) == 5000:
+        return "AutoAttack"
+    parts = []
+    for name in attacks:
+        budget = f"{settings['n_queries']} queries" if name == "square" else f"{settings['n_iter']} steps"
+        count = int(settings["n_target_classes"])
+        targets = f", {count} target{'s' * (count != 1)}" if name.endswith("-t") else ""
+        parts.append(f"{AUTOATTACK_PARTS[name]} ({budget}{targets})")
+    return " + ".join(parts)
 
 
 DATASET_NAMES = {"digits": "8x8 digits (scikit-learn)", "cifar10": "CIFAR-10", "imagenet": "ImageNet"}
@@ -33,6 +72,7 @@ PROTOCOL_LABELS = {"addt_linf": "ADDT l_inf EOT", "addt_l2": "ADDT l2 EOT"}  # A
 COMPARISON_LABELS = {  # paired comparisons on the same images (diffrob.stats.comparisons): first - second
     "fixed_vs_free": "fixed - free randomness",
     "addt_vs_clean": "ADDT - clean fine-tune",
+    "attack_vs_autoattack": "main attack - AutoAttack (fixed randomness)",
 }
 
 

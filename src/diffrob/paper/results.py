@@ -12,10 +12,12 @@ from typing import Any
 
 import pandas as pd
 
+from diffrob.attack.names import AUTOATTACK
 from diffrob.io import read_json
 from diffrob.paper.checks import lookup
 from diffrob.paper.labels import (
     ATTACK_LABELS,
+    ATTACK_TITLES,
     COMPARISON_LABELS,
     MODEL_LABELS,
     PROTOCOL_LABELS,
@@ -125,6 +127,9 @@ def main_accuracy_rows(
             rows.append(accuracy_row(dataset, ("table4", "transfer across seeds", attack), fixed, "acc_transfer"))
         reference = f"{label} {ATTACK_LABELS[attack]} fixed (reference)"
         rows.append(accuracy_row(dataset, ("n_evaluation", reference, "fixed"), fixed, "acc_own"))
+    strongest = select_shards(shards, sampler, t, AUTOATTACK, "fixed")
+    if strongest:
+        rows.append(accuracy_row(dataset, ("table2", f"{label} fixed", AUTOATTACK), strongest, "acc_own"))
     return rows
 
 
@@ -233,6 +238,10 @@ PAPER_NAMES: dict[str, tuple[Callable[[Mapping[str, Any], int], list[Name]], flo
     "addt_sigmoid_residual": (lambda r, _: [("addt", MODEL_LABELS[r["model"]], "sigmoid_residual_linf_dwbox")], 1.0),
     "n_evaluation_accuracy_pct": (lambda r, _: [_n_evaluation_name(r)], 1.0),
     "screen_estimate": (lambda r, _: [("screen", r["purifier"], r["estimate"])], 1.0),
+    "convergence_accuracy_pct": (
+        lambda r, _: [("convergence", f"{ATTACK_TITLES[r['attack']]} fixed, seed {r['seed']}", r["budget"])],
+        1.0,
+    ),
     "paired_difference_pct": (
         lambda r, _: [("paired", COMPARISON_LABELS[r["comparison"]], f"{r['attack']}_seed{r['seed']}")],
         1.0,

@@ -11,9 +11,16 @@ from typing import Any
 
 import pandas as pd
 
+from diffrob.attack.names import AUTOATTACK
 from diffrob.paper.captions import TABLE_CAPTIONS
 from diffrob.paper.checks import Results, combined_spread, gap_beyond_spread, lookup
-from diffrob.paper.labels import ATTACK_TITLES, DATASET_NAMES, SAMPLER_LABELS
+from diffrob.paper.labels import (
+    ATTACK_TITLES,
+    COMPARISON_LABELS,
+    DATASET_NAMES,
+    SAMPLER_LABELS,
+    autoattack_label,
+)
 from diffrob.paper.results import read_omissions, run_dataset
 from diffrob.paper.targets import PAPER_TABLE2, paper_column, paper_dataset, paper_value, read_targets, run_subtitle
 
@@ -55,7 +62,7 @@ def table2(
     Ours beside the paper's values for :func:`paper_dataset` of ``dataset``.
     """
     label = SAMPLER_LABELS.get(sampler, sampler)
-    columns = [("clean_acc", "Clean acc.")] + [(a, ATTACK_TITLES[a]) for a in (attack, f"{attack}_eot")]
+    columns = [("clean_acc", "Clean acc.")] + [(a, ATTACK_TITLES[a]) for a in (attack, f"{attack}_eot", AUTOATTACK)]
     records = []
     for mode in ("free", "fixed"):
         row = f"{label} {mode}"
@@ -93,6 +100,29 @@ def fixed_vs_free_verdict(results: pd.DataFrame, sampler: str = "ddpm", attack: 
     return (
         f"{title} accuracy with fixed randomness {fmt(fixed, sd_fixed)}% vs free randomness "
         f"{fmt(free, sd_free)}% (gap {gap:.1f} points, seed spread {spread:.1f}): this {verdict}."
+    )
+
+
+def strength_verdict(results: pd.DataFrame, sampler: str, t_star: int, attack: str = "pgd") -> str:
+    """A sentence on how far AutoAttack lowers the fixed-randomness accuracy ``attack`` left at (``sampler``,
+    ``t_star``): the mean accuracies and, seed by seed, the paired difference with its exact McNemar p-value."""
+    label, title = SAMPLER_LABELS.get(sampler, sampler), ATTACK_TITLES[attack]
+    ours, sd = lookup(results, "table2", f"{label} fixed", attack)
+    strongest, sd_strongest = lookup(results, "table2", f"{label} fixed", AUTOATTACK)
+    if math.isnan(strongest):
+        return "AutoAttack under fixed randomness was not run."
+    paired = results[
+        (results["artifact"] == "paired")
+        & (results["row"] == COMPARISON_LABELS["attack_vs_autoattack"])
+        & results["column"].str.startswith(f"{attack}_{sampler}_t{t_star}_seed")
+    ]
+    seeds = [
+        f"seed {c.rsplit('seed', 1)[1]}: {v:+.1f} points (p = {pv:.2g})"
+        for c, v, pv in zip(paired["column"], paired["value"], paired["p_value"], strict=True)
+    ]
+    return (
+        f"Under fixed randomness AutoAttack leaves {fmt(strongest, sd_strongest)}% where {title} left {fmt(ours, sd)}% "
+        f"({title} - AutoAttack on the same images and xi, exact McNemar test: {'; '.join(seeds) or 'not compared'})."
     )
 
 
@@ -144,10 +174,17 @@ def write_table2(
         "ExpectationOverTransformationWrapper), not the average of the draws' gradients: the case of eq. 9's "
         "footnote, where the expectation does not commute with the loss."
     )
+    if settings.get("autoattack"):
+        caption += (
+            f" AutoAttack: {autoattack_label(settings['autoattack'])} (pyautoattack) under the fixed xi_s and on the "
+            f"images of the {ATTACK_TITLES[attack]} shard of each seed."
+        )
     transfer = lookup(results, "table4", "transfer across seeds", attack)
     paper_transfer = paper_value(targets, dataset, "table4", "transfer across seeds", attack)
     notes = [
         fixed_vs_free_verdict(results, sampler, attack),
+        "",
+        strength_verdict(results, sampler, int(settings["t_star"]), attack),
         "",
         f"Transfer across seeds (Table 4: attack under xi_s, test under xi_s'): {fmt(*transfer)}% "
         f"({paper_column(dataset)}: {fmt(*paper_transfer)}{'' if math.isnan(paper_transfer[0]) else '%'}).",

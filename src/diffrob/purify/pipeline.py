@@ -127,6 +127,9 @@ class DiffusionPurifier:
         self.chunks = chunks or Chunks()
         self.model_size = model_size
         self.checkpointed = checkpointed
+        self.reentrant = (
+            True  # the checkpoints' variant (diffrob.purify.samplers.iterate_chain): False for autograd.grad
+        )
 
     @property
     def device(self) -> torch.device:
@@ -163,7 +166,7 @@ class DiffusionPurifier:
         """f_xi(images) for one chunk, differentiable when gradients are on (each reverse step checkpointed)."""
         final = images
         for state in iterate_chain(
-            self.unet, self.schedule, self.chain, self.to_model_size(images), noise, self.checkpointed
+            self.unet, self.schedule, self.chain, self.to_model_size(images), noise, self.checkpointed, self.reentrant
         ):
             final = state
         return check_finite(self.to_size(to_pixel_space(final), images.shape[-2:]), "purified images")

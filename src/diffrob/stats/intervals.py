@@ -50,7 +50,8 @@ def wilson_interval(accuracy_pct: float, images: int, confidence: float = CONFID
     p, n, z = min(max(accuracy_pct / 100.0, 0.0), 1.0), float(images), _normal_quantile(confidence)
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return 100.0 * max(centre - half, 0.0), 100.0 * min(centre + half, 1.0)
+    # the bounds hold p exactly (at p = 0 or 1 rounding would leave it a hair outside)
+    return 100.0 * max(min(centre - half, p), 0.0), 100.0 * min(max(centre + half, p), 1.0)
 
 
 @dataclass(frozen=True)

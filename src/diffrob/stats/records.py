@@ -32,6 +32,7 @@ QUANTITIES: dict[str, tuple[str, ...]] = {
     "paired_difference_pct": ("comparison", "attack", "seed"),  # accuracy A - B on the same images (McNemar)
     "n_evaluation_accuracy_pct": ("model", "attack", "seed", "statistic", "draws"),  # average, worst, majority of N
     "screen_estimate": ("purifier", "estimate"),  # diffrob screen: compression, clean and predicted accuracy
+    "convergence_accuracy_pct": ("attack", "seed", "budget"),  # fixed xi: PGD after k steps, AutoAttack's stages
 }
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
-from diffrob.paper.labels import ATTACK_TITLES, SAMPLER_LABELS, table5_rows
-from diffrob.stats.fit import MIN_POINTS
+from diffrob.attack.names import AUTOATTACK
+from diffrob.paper.labels import SAMPLER_LABELS, table5_rows
 from diffrob.workflow.checks import addt_on_the_sigmoids_budget
 
 
@@ -83,6 +83,9 @@ class Design:
     addt_on_sigmoid: bool = False  # ADDT's l_inf budget is the main attack's (the sigmoid's)
     addt_seeds: tuple[int, ...] = ()  # ADDT's evaluation seeds
     n_draws: int = 0  # the N-evaluation's N (measure.n_evaluation.draws; 0: none)
+    autoattack: bool = False  # AutoAttack under fixed xi beside the main attack (config attack.autoattack)
+    autoattack_sweep: bool = False  # ... at every point of the sigmoid too, not only the main point
+    convergence_steps: tuple[int, ...] = ()  # the main attack's budgets of the convergence check (attack.convergence)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Design:
@@ -103,6 +106,9 @@ class Design:
             addt_on_sigmoid=addt_on_the_sigmoids_budget(config),
             addt_seeds=_unique(((config.get("addt") or {}).get("evaluate") or {}).get("seeds", ())),
             n_draws=int(config.get("measure", {}).get("n_evaluation", {}).get("draws", 0)),
+            autoattack=attack.get("autoattack") is not None,
+            autoattack_sweep=bool((attack.get("autoattack") or {}).get("sweep", False)),
+            convergence_steps=tuple(sorted({int(k) for k in attack.get("convergence_steps") or ()})),
         )
 
     # -- points and seeds ------------------------------------------------------------------------
@@ -177,6 +183,30 @@ class Design:
         attacks = self.extra if attack is None else tuple(a for a in self.extra if a == attack)
         return tuple(ShardKey(self.main, a, "free", s) for a in attacks for s in self.extra_seeds)
 
+    def autoattack_points(self) -> tuple[Point, ...]:
+        """Points whose fixed-randomness shards AutoAttack attacks too: the main point, and with ``autoattack_sweep``
+        every point of the sigmoid."""
+        if not self.autoattack:
+            return ()
+        return self.points() if self.autoattack_sweep else tuple(p for p in self.points() if p == self.main)
+
+    def autoattack_shards(self, point: Point | None = None) -> tuple[ShardKey, ...]:
+        """AutoAttack's shards (fixed randomness, the same seeds as the main attack's fixed shards), at ``point`` or
+        at every point it attacks."""
+        points = self.autoattack_points() if point is None else (p for p in self.autoattack_points() if p == point)
+        return tuple(ShardKey(p, AUTOATTACK, "fixed", s) for p in points for s in self.fixed_seeds(p))
+
+    def strength_pairs(self) -> tuple[Pair, ...]:
+        """Paired comparisons of the main attack with AutoAttack under fixed randomness: the same point, seed, xi
+        and images."""
+        return tuple(Pair(ShardKey(k.point, self.main_attack, "fixed", k.seed), k) for k in self.autoattack_shards())
+
+    def convergence_shard(self) -> ShardKey | None:
+        """The fixed shard whose attack the convergence check runs to ever more steps (the main point's first seed),
+        or None without one."""
+        fixed = self.fixed_shards(self.main)
+        return fixed[0] if self.convergence_steps and fixed else None
+
     def free_sets(self) -> tuple[ShardKey, ...]:
         """The adversarial sets made under free randomness (the main attack's and the extra attacks'): those the
         N-evaluation tests under N independent xi."""
@@ -185,7 +215,7 @@ class Design:
     def shards(self) -> tuple[ShardKey, ...]:
         """Every attack shard of the configuration."""
         fixed = tuple(k for p in self.points() for k in self.fixed_shards(p))
-        return fixed + self.free_shards() + self.extra_shards()
+        return fixed + self.free_shards() + self.extra_shards() + self.autoattack_shards()
 
     def transfer_partner(self, key: ShardKey) -> int | None:
         """The seed s' whose xi a shard made under xi_s is tested with (Table 4), or None if there is none.
@@ -243,113 +273,3 @@ class Design:
     def table5_rows(self) -> tuple[str, str]:
         """Table 5's row labels: perturbations under two fixed xi; EOT gradient vs the fixed test system's."""
         return table5_rows(self.main_attack)
-
-    # -- what is not produced, and why -----------------------------------------------------------
-
-    def _no_fixed_reason(self, point: Point) -> str:
-        why = []
-        if "fixed" not in self.randomness:
-            why.append(f"attack.randomness = {list(self.randomness)} has no 'fixed'")
-        elif point.sampler not in self.samplers or point.t_star != self.t_star:
-            why.append(f"{point} is not a purification sampler at purification.t_star")
-        if not self.in_sweep(point):
-            why.append(f"{point} is not on the sweep's grid (sweep.samplers x sweep.t_star)")
-        return f"no fixed-randomness {ATTACK_TITLES[self.main_attack]} shard at {point}: " + "; ".join(why)
-
-    def _main_point_omissions(self) -> list[Omission]:
-        name, main = ATTACK_TITLES[self.main_attack], self.main
-        label = SAMPLER_LABELS[main.sampler]
-        out = []
-        if not self.fixed_seeds(main):
-            reason = self._no_fixed_reason(main)
-            out += [Omission("table2", f"{label} fixed {name}", reason), Omission("table4", "transfer", reason)]
-        elif self.transfer_partner(self.fixed_shards(main)[0]) is None:
-            reason = f"one base seed at {main} ({list(self.seeds_at(main))}): transfer needs a second seed s'"
-            out.append(Omission("table4", "transfer", reason))
-        if "free" not in self.randomness:
-            reason = f"attack.randomness = {list(self.randomness)} has no 'free'"
-            out.append(Omission("table2", f"{label} free {name}", reason))
-        if not self.extra_shards(self.eot_attack):
-            reason = f"attack.extra = {list(self.extra)} has no {self.eot_attack}"
-            out.append(Omission("table2", f"{label} free {ATTACK_TITLES[self.eot_attack]}", reason))
-        return out
-
-    def _table5_omissions(self) -> list[Omission]:
-        perturbations, gradients = self.table5_rows()
-        out = []
-        if not self.correlation_pairs():
-            seeds = list(self.fixed_seeds(self.main))
-            reason = f"fixed-randomness shards of {len(seeds)} seed(s) {seeds} at {self.main}; the pair needs two"
-            out.append(Omission("table5", perturbations, reason))
-        if self.alignment_shard() is None:
-            reason = f"attack.extra = {list(self.extra)} has no {self.eot_attack}"
-            out.append(Omission("table5", gradients, reason))
-        return out
-
-    def _sampler_omissions(self) -> list[Omission]:
-        out = []
-        for point in self.main_depth_points():
-            if not self.fixed_seeds(point):
-                reason = self._no_fixed_reason(point)
-                label = SAMPLER_LABELS[point.sampler]
-                out += [Omission("table1", label, reason), Omission("table6", f"{label} PGD(fix)", reason)]
-                if point == self.main:
-                    out.append(Omission("fig1c", f"{label} {ATTACK_TITLES[self.main_attack]}", reason))
-        return out
-
-    def _transfer_omissions(self) -> list[Omission]:
-        out = []
-        for point in self.points():
-            if point != self.main and len(self.seeds_at(point)) < 2:
-                reason = f"one base seed at {point} ({list(self.seeds_at(point))}): no other seed's xi to test under"
-                out.append(Omission("accuracy", f"{point}: transfer", reason))
-        return out
-
-    def _sweep_omissions(self) -> list[Omission]:
-        out = []
-        if not any(self.in_sweep(p) for p in self.points()):
-            reason = "sweep.samplers is empty" if not self.sweep_samplers else "no sweep point has a shard"
-            out.append(Omission("table7", "timestep sweep", reason))
-        elif "ddpm" not in self.sweep_samplers:
-            out.append(Omission("table7", "DDPM", f"sweep.samplers = {list(self.sweep_samplers)} has no ddpm"))
-        n_points = len(self.points())
-        if n_points < MIN_POINTS:
-            reason = (
-                f"{n_points} (sampler, t*) point(s) with fixed-randomness shards; the 3-parameter sigmoid needs "
-                f"at least {MIN_POINTS} (add samplers or t* to sweep)"
-            )
-            out.append(Omission("fig3b", "sigmoid fit", reason))
-        return out
-
-    def omissions(self) -> tuple[Omission, ...]:
-        """Every artifact (or part) the configuration does not produce, each with the reason, in paper order."""
-        return tuple(
-            self._sampler_omissions()
-            + self._main_point_omissions()
-            + self._table5_omissions()
-            + self._transfer_omissions()
-            + self._sweep_omissions()
-            + self._addt_omissions()
-            + self._n_evaluation_omissions()
-        )
-
-    def _n_evaluation_omissions(self) -> list[Omission]:
-        if not self.n_draws:
-            return [Omission("n_evaluation", "every set", "measure.n_evaluation.draws is 0")]
-        if not self.free_sets():
-            reason = "no adversarial set is made under free randomness (attack.randomness and attack.extra)"
-            return [Omission("n_evaluation", "the workflow's attacks", reason)]
-        return []
-
-    def _addt_omissions(self) -> list[Omission]:
-        if not self.addt_models:
-            reason = "no addt section in the configuration (ADDT's evaluation is optional)"
-            return [Omission("addt", "every model", reason)]
-        out = []
-        if not self.addt_on_sigmoid:
-            reason = "addt.evaluate.linf.epsilon differs from attack.epsilon, the budget of the Fig. 3b sigmoid"
-            out.append(Omission("addt", "sigmoid residual", reason))
-        if not {"clean", "addt"} <= set(self.addt_models):
-            reason = "ADDT's claims compare the addt model with the clean control: addt.models needs both"
-            out.append(Omission("addt", "claims", reason))
-        return out

@@ -19,78 +19,21 @@ Per rule of the workflow, from the experiment design (:mod:`diffrob.workflow.des
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from diffrob.workflow.checks import training_images
 from diffrob.workflow.costs import (
     CLASSIFIER_GRADIENT_EVALS,
-    GRADIENT_STEP_EVALS,
-    PLAIN_GRADIENT_STEP_EVALS,
     NetworkCost,
     RuleBill,
+    Workload,
     image_shape,
     network_costs,
 )
 from diffrob.workflow.design import Design, Point
-from diffrob.workflow.parameters import reverse_steps_at, screened_purifiers
+from diffrob.workflow.parameters import screened_purifiers
 from diffrob.workflow.resources import job_gpus
-
-
-@dataclass(frozen=True)
-class Workload:
-    """The counts the bill multiplies: images, attack steps and batch, EOT draws, chunk sizes."""
-
-    n_eval: int
-    steps: int
-    batch: int
-    eot: int
-    chain_chunk: int
-    jacobian_rows: int
-    reverse_steps: int
-    trajectory_chunk: int
-    checkpoint_steps: bool = True
-    finetune_batch: int = 0  # ADDT's fine-tuning batch (config addt.finetune.batch_size); 0 without ADDT
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Workload:
-        """The counts of a validated configuration."""
-        attack, chunks = config["attack"], config["purification"]["chunks"]
-        return cls(
-            int(config["data"]["n_eval"]),
-            int(attack["steps"]),
-            int(attack["batch_size"]),
-            int(attack["eot_samples"]),
-            int(chunks["chain"]),
-            int(chunks["jacobian_rows"]),
-            int(config["purification"]["reverse_steps"]),
-            int(chunks["trajectory"]),
-            bool(chunks.get("checkpoint_steps", True)),
-            int(((config.get("addt") or {}).get("finetune") or {}).get("batch_size", 0)),
-        )
-
-    @property
-    def gradient_step_evals(self) -> int:
-        """UNet evaluations per reverse step of a gradient through the chain: 4 checkpointed, 3 not."""
-        return GRADIENT_STEP_EVALS if self.checkpoint_steps else PLAIN_GRADIENT_STEP_EVALS
-
-    def chain(self, point: Point) -> int:
-        """Reverse steps (UNet evaluations) of one purification at ``point``."""
-        return reverse_steps_at(self.reverse_steps, point.t_star)
-
-    def attack_evals(self, point: Point, attack: str) -> tuple[float, float]:
-        """(UNet, classifier) evaluations of one attack shard: every step's gradient, foolbox's closing check of the
-        adversarial examples (K draws) and the final test."""
-        k = self.eot if attack.endswith("_eot") else 1
-        n = self.chain(point)
-        if attack.startswith("bpda"):
-            per_step = n
-        else:
-            per_step = self.gradient_step_evals * n + (n if min(self.batch, self.n_eval) * k > self.chain_chunk else 0)
-        # every step's gradient, foolbox's closing misclassification check (K draws) and the test (one draw)
-        unet = self.n_eval * (self.steps * k * per_step + (k + 1) * n)
-        classifier = self.n_eval * (self.steps * k * CLASSIFIER_GRADIENT_EVALS + k + 1)
-        return unet, classifier
 
 
 @dataclass(frozen=True)
@@ -143,6 +86,12 @@ def jobs(config: Mapping[str, Any]) -> list[Job]:
         draws = (work.eot if alignment.attack.endswith("_eot") else 1) + 1
         unet_evals = n * draws * work.gradient_step_evals * work.chain(design.main)
         out.append(Job("gradient_alignment", _point(design.main), unet_evals, n * draws * CLASSIFIER_GRADIENT_EVALS))
+    convergence = design.convergence_shard()
+    if convergence is not None:  # one run of the longest budget, foolbox's closing check and a test per budget
+        budgets = design.convergence_steps
+        unet, classifier = replace(work, steps=max(budgets)).attack_evals(convergence.point, convergence.attack)
+        more = (len(budgets) - 1) * n
+        out.append(Job("convergence", _point(design.main), unet + more * work.chain(design.main), classifier + more))
     r = measure["randomness"]
     evals = r["n_images"] * r["n_perturbations"] * r["n_seeds"] * work.chain(design.main)
     out.append(Job("randomness", _point(design.main), evals, 0))

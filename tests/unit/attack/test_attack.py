@@ -127,7 +127,7 @@ def test_eot_over_fixed_randomness_equals_plain_pgd(unet, schedule, classifier, 
 
 
 def test_attack_names_map_to_gradients_and_eot():
-    from diffrob.attack.purified import attack_gradient, uses_eot
+    from diffrob.attack.names import attack_gradient, uses_eot
 
     assert [attack_gradient(a) for a in ("pgd", "pgd_eot", "bpda", "bpda_eot")] == ["full", "full", "bpda", "bpda"]
     assert [uses_eot(a) for a in ("pgd", "pgd_eot")] == [False, True]

@@ -27,6 +27,8 @@ def test_wilson_interval_narrows_with_images_and_holds_its_estimate():
     wide, narrow = wilson_interval(50.0, 16), wilson_interval(50.0, 1024)
     assert wide[0] < narrow[0] < 50.0 < narrow[1] < wide[1]
     assert wilson_interval(100.0, 64)[1] == pytest.approx(100.0) and wilson_interval(0.0, 64)[0] == pytest.approx(0.0)
+    for images in (7, 12, 64, 1000):  # exactly, not a rounding hair beyond the estimate
+        assert wilson_interval(0.0, images)[0] == 0.0 and wilson_interval(100.0, images)[1] == 100.0
 
 
 @pytest.mark.parametrize(("value", "images", "message"), [(50.0, 0, "at least one image"), (120.0, 10, "outside")])

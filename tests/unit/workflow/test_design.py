@@ -5,6 +5,7 @@ import copy
 import yaml
 
 from diffrob.workflow.design import Design, Pair, Point, ShardKey
+from diffrob.workflow.omissions import design_omissions
 from tests.helpers import ROOT
 
 
@@ -16,7 +17,7 @@ def _design(**sections) -> Design:
 
 
 def _items(design: Design, artifact: str) -> dict[str, str]:
-    return {o.item: o.reason for o in design.omissions() if o.artifact == artifact}
+    return {o.item: o.reason for o in design_omissions(design) if o.artifact == artifact}
 
 
 def test_the_shipped_tiny_design_pairs_seeds_cyclically_and_omits_only_sweep_transfer_and_addt():
@@ -29,10 +30,11 @@ def test_the_shipped_tiny_design_pairs_seeds_cyclically_and_omits_only_sweep_tra
     assert design.correlation_pairs() == (Pair(ShardKey(main, "pgd", "fixed", 0), ShardKey(main, "pgd", "fixed", 1)),)
     assert design.alignment_shard() == ShardKey(main, "pgd_eot", "free", 0)
     assert design.table5_rows() == ("PGD(fix) vs PGD(fix)", "PGD-EOT vs PGD(fix)")
-    assert {(o.artifact, o.item) for o in design.omissions()} == {
+    assert {(o.artifact, o.item) for o in design_omissions(design)} == {
         ("accuracy", "DDPM at t* = 5: transfer"),
         ("accuracy", "DDPM at t* = 10: transfer"),
         ("addt", "every model"),  # the tiny configuration has no addt section
+        ("fig3b", "AutoAttack"),  # AutoAttack at the main point only
     }
 
 
@@ -45,7 +47,7 @@ def test_a_sweep_seed_outside_the_main_seeds_gets_a_partner_at_the_main_point_an
     assert design.transfer_partner(ShardKey(sweep_only, "pgd", "fixed", 7)) is None
     assert design.trajectory_seed(Point("reverse", 20)) == 3
     assert ShardKey(sweep_only, "pgd", "fixed", 7) in design.shards()
-    assert "table4" not in {o.artifact for o in design.omissions()}
+    assert "table4" not in {o.artifact for o in design_omissions(design)}
     assert "one base seed at DDPM at t* = 5 ([7])" in _items(design, "accuracy")["DDPM at t* = 5: transfer"]
 
 
@@ -70,7 +72,7 @@ def test_free_randomness_only_keeps_the_main_point_for_clean_accuracy_and_explai
         "pgd_eot": ShardKey(design.main, "pgd_eot", "free", 0),
         "bpda": ShardKey(design.main, "bpda", "free", 0),
     }
-    reasons = {(o.artifact, o.item): o.reason for o in design.omissions()}
+    reasons = {(o.artifact, o.item): o.reason for o in design_omissions(design)}
     assert "has no 'fixed'" in reasons[("table2", "DDPM fixed PGD")]
     assert "has no 'fixed'" in reasons[("table1", "Reverse")]
     assert ("fig1c", "DDPM PGD") in reasons
@@ -103,7 +105,8 @@ def test_bpda_main_attack_names_its_pairs_and_its_eot_column():
     design = _design(attack={"main": "bpda", "extra": ["bpda_eot"]})
     assert {(p.first.attack, p.second.attack) for p in design.correlation_pairs()} == {("bpda", "bpda")}
     assert design.table5_rows()[1] == "BPDA-EOT vs BPDA(fix)" and design.alignment_shard().attack == "bpda_eot"
-    assert {k.attack for k in design.shards()} == {"bpda", "bpda_eot"}
+    assert {k.attack for k in design.shards()} == {"bpda", "bpda_eot", "autoattack"}
+    assert {(p.first.attack, p.second.attack) for p in design.strength_pairs()} == {("bpda", "autoattack")}
     missing = _design(attack={"main": "bpda", "extra": ["pgd_eot"]})
     assert "has no bpda_eot" in _items(missing, "table2")["DDPM free BPDA-EOT"]
 
@@ -114,7 +117,7 @@ def test_too_few_sigmoid_points_are_reported_and_four_are_enough():
     assert "needs at least 4" in _items(three, "fig3b")["sigmoid fit"]
     four = _design(sweep={"samplers": ["ddpm"], "t_star": [5, 10, 20]})
     assert len(four.points()) == 4
-    assert _items(four, "fig3b") == {}
+    assert "sigmoid fit" not in _items(four, "fig3b")
 
 
 def test_addt_omits_the_sigmoid_residual_off_the_sigmoids_budget_and_its_claims_without_both_models():
@@ -138,3 +141,22 @@ def test_the_n_evaluation_is_omitted_with_its_reason_when_off_or_without_free_se
     fixed_only = _design(attack={"randomness": ["fixed"], "extra": []})
     assert fixed_only.free_sets() == () and "the workflow's attacks" in _items(fixed_only, "n_evaluation")
     assert fixed_only.randomness_pairs() == ()  # nothing to compare image by image either
+
+
+def test_autoattack_follows_the_main_attacks_fixed_shards_and_is_omitted_with_its_reason():
+    design = _design()
+    main = design.main
+    shards = [ShardKey(main, "autoattack", "fixed", s) for s in (0, 1)]
+    assert design.autoattack_shards() == tuple(shards)
+    assert set(shards) <= set(design.shards())
+    assert design.strength_pairs() == tuple(Pair(ShardKey(main, "pgd", "fixed", k.seed), k) for k in shards)
+    assert design.transfer_partner(shards[0]) == 1
+    swept = _design(attack={"autoattack": {"attacks": ["apgd-ce"], "n_iter": 1, "n_target_classes": 1, "sweep": True}})
+    assert {k.point for k in swept.autoattack_shards()} == set(swept.points())
+    assert "AutoAttack" not in _items(swept, "fig3b")
+    off = _design(attack={"autoattack": None})
+    assert off.autoattack_shards() == off.strength_pairs() == ()
+    assert _items(off, "table2")["DDPM fixed AutoAttack"] == "attack.autoattack is null"
+    free_only = _design(attack={"randomness": ["free"]}, sweep={"samplers": []})
+    assert free_only.autoattack_shards() == ()
+    assert "has none" in _items(free_only, "table2")["DDPM fixed AutoAttack"]

@@ -9,9 +9,9 @@ import yaml
 from snakemake.utils import validate
 
 from diffrob.workflow.checks import merged_config
-from diffrob.workflow.costs import measure_network
+from diffrob.workflow.costs import Workload, measure_network
 from diffrob.workflow.design import Point
-from diffrob.workflow.plan import Workload, bill, rule_evaluations
+from diffrob.workflow.plan import bill, rule_evaluations
 from tests.helpers import ROOT, environment, snakemake
 
 
@@ -32,6 +32,30 @@ def test_attack_evaluations_follow_the_chain_the_steps_k_and_the_chunk_recomputa
     assert work.attack_evals(point, "pgd_eot") == (12 * (2 * 2 * 10 + 2 * 2 + 2), 12 * (2 * 2 * 3 + 2 + 1))
     assert work.attack_evals(point, "bpda")[0] == 12 * (2 * 2 + 2 + 2)
     assert work.attack_evals(Point("ddpm", 1), "pgd")[0] == 12 * (2 * 4 + 1 + 1)  # t* = 1: one reverse step
+
+
+def test_autoattack_is_billed_as_if_every_image_stayed_robust_through_every_attack():
+    from diffrob.workflow.costs import autoattack_calls
+
+    settings = {"n_iter": 10, "n_target_classes": 3, "n_queries": 50}
+    # APGD-CE 11 gradients, APGD-T 3 x 11; each attack 9 forwards of checks and accuracies; the clean pass
+    assert autoattack_calls({**settings, "attacks": ["apgd-ce", "apgd-t"]}, 10) == (11 + 33, 18 + 1)
+    # FAB-T 3 x 11 gradients and 3 x 10 forwards; Square 51 forwards; untargeted FAB a gradient per class
+    assert autoattack_calls({**settings, "attacks": ["fab-t", "square"]}, 10) == (33, 30 + 51 + 18 + 1)
+    assert autoattack_calls({**settings, "attacks": ["fab"]}, 1000) == (1000 * 11, 10 + 9 + 1)
+    work = Workload(
+        n_eval=12,
+        steps=2,
+        batch=8,
+        eot=2,
+        chain_chunk=8,
+        jacobian_rows=64,
+        reverse_steps=2,
+        trajectory_chunk=8,
+        autoattack=(44, 19),
+    )
+    # each gradient 4 evaluations per reverse step x 2 steps, each forward 2; the classifier 3 per gradient
+    assert work.attack_evals(Point("ddpm", 20), "autoattack") == (12 * (44 * 8 + 19 * 2), 12 * (44 * 3 + 19))
 
 
 def test_without_step_checkpointing_a_gradient_step_costs_less_and_holds_every_steps_activations():
