@@ -20,7 +20,7 @@ EVERY_RULE = {
     "table1_distances", "randomness", "jacobian", "compression", "correlations", "gradient_alignment",
     "base_classifier", "fit_sigmoid", "results", "table2", "table", "run_macros", "figure", "report", "build_info",
     "metrics_summary", "finetune_ddpm", "addt_attack", "addt_compression", "addt_summary", "paired_comparisons",
-    "n_evaluation", "addt_n_evaluation", "screen",
+    "n_evaluation", "addt_n_evaluation", "screen", "convergence",
 }  # fmt: skip
 CACHED = ["data/inputs", "data/models", "data/adversarial", "data/measurements", "paper/results.csv", "paper/tables"]
 
@@ -56,6 +56,10 @@ def test_every_rule_ran_on_full_size_models_and_no_peak_exceeds_its_chunk_bound(
         assert "saved the training state after step 1" in (workdir / f"logs/finetune_ddpm/{mode}.log").read_text()
         assert not (workdir / f"data/partial/finetune/{mode}").exists()  # cleared once the model was saved
     assert (workdir / "paper/tables/addt.md").is_file()
+    for seed in (0, 1):  # standard AutoAttack's four attacks under fixed xi, counts shrunk, on every seed
+        shard = json.loads((workdir / f"data/adversarial/ddpm-t100/autoattack-fixed-seed{seed}.json").read_text())
+        assert shard["attacks"] == ["apgd-ce", "apgd-t", "fab-t", "square"]
+    assert json.loads((workdir / "data/measurements/ddpm-t100/convergence.json").read_text())["reproduces_shard"]
 
 
 @pytest.mark.workflow
