@@ -16,16 +16,11 @@ import torch
 from tqdm.auto import tqdm
 
 from diffrob.attack.anchored import AnchoredClassifier, disjoint_groups
+from diffrob.attack.names import AUTOATTACK_PARTS, STANDARD_AUTOATTACK_ATTACKS, STANDARD_AUTOATTACK_BUDGETS
 from diffrob.attack.purified import PurifiedClassifier
 from diffrob.purify.finite import NonFiniteError
 from diffrob.purify.noise import seeded
 from diffrob.resume import BatchStore, resumable
-
-AUTOATTACK_ATTACKS: tuple[str, ...] = ("apgd-ce", "apgd-dlr", "apgd-t", "fab", "fab-t", "square")
-
-
-STANDARD_ATTACKS: tuple[str, ...] = ("apgd-ce", "apgd-t", "fab-t", "square")
-
 
 AUTOATTACK_NORMS: dict[str, str] = {"linf": "Linf", "l2": "L2"}
 
@@ -37,16 +32,16 @@ class AutoAttackSettings:
 
     epsilon: float
     norm: str = "linf"
-    attacks: tuple[str, ...] = STANDARD_ATTACKS
-    n_iter: int = 100
-    n_target_classes: int = 9
-    n_queries: int = 5000
+    attacks: tuple[str, ...] = STANDARD_AUTOATTACK_ATTACKS
+    n_iter: int = STANDARD_AUTOATTACK_BUDGETS["n_iter"]
+    n_target_classes: int = STANDARD_AUTOATTACK_BUDGETS["n_target_classes"]
+    n_queries: int = STANDARD_AUTOATTACK_BUDGETS["n_queries"]
     batch_size: int = 128
 
     def __post_init__(self) -> None:
-        unknown = [a for a in self.attacks if a not in AUTOATTACK_ATTACKS]
+        unknown = [a for a in self.attacks if a not in AUTOATTACK_PARTS]
         if unknown or not self.attacks:
-            raise ValueError(f"unknown AutoAttack attacks {unknown}; expected some of {', '.join(AUTOATTACK_ATTACKS)}")
+            raise ValueError(f"unknown AutoAttack attacks {unknown}; expected some of {', '.join(AUTOATTACK_PARTS)}")
         if self.norm not in AUTOATTACK_NORMS:
             raise ValueError(f"AutoAttack norm {self.norm!r}; expected one of {', '.join(AUTOATTACK_NORMS)}")
         if self.epsilon <= 0:
@@ -54,15 +49,16 @@ class AutoAttackSettings:
 
     @classmethod
     def from_mapping(cls, attack: Mapping[str, Any], norm: str = "linf") -> AutoAttackSettings:
-        """From the config's ``attack`` section: ``epsilon``, ``batch_size`` and the ``autoattack`` block."""
-        block = attack.get("autoattack") or {}
+        """From the config's ``attack`` section: ``epsilon``, ``batch_size`` and the ``autoattack`` block (the schema
+        requires its attacks and budgets)."""
+        block = attack["autoattack"]
         return cls(
             epsilon=float(attack["epsilon"]),
             norm=norm,
-            attacks=tuple(block.get("attacks", STANDARD_ATTACKS)),
-            n_iter=int(block.get("n_iter", 100)),
-            n_target_classes=int(block.get("n_target_classes", 9)),
-            n_queries=int(block.get("n_queries", 5000)),
+            attacks=tuple(block["attacks"]),
+            n_iter=int(block["n_iter"]),
+            n_target_classes=int(block["n_target_classes"]),
+            n_queries=int(block["n_queries"]),
             batch_size=int(attack["batch_size"]),
         )
 
@@ -154,9 +150,9 @@ def autoattack_set(
     progress: bool = True,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """AutoAttack for the whole evaluation set, ``settings.batch_size`` samples at a time as
-    :func:`diffrob.attack.pgd.attack_set` cuts
-    them (row p is the sample at position p; batch b's draws from ``attack_seed + b``): x_adv and, after each attack,
-    which samples are still correct under xi_s. With a ``store``, resumable batch by batch."""
+    :func:`diffrob.attack.pgd.attack_set` cuts them (row p is the sample at position p; batch b's draws from
+    ``attack_seed + b``): x_adv and, after each attack, which samples are still correct under xi_s. With a
+    ``store``, resumable batch by batch."""
     indices = torch.arange(len(labels)) if indices is None else indices
     starts = range(0, len(labels), settings.batch_size)
     adversarial: list[torch.Tensor] = []

@@ -7,7 +7,7 @@ that shard's accuracy exactly (the same start seed, the same xi).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -15,27 +15,11 @@ import torch
 from tqdm.auto import tqdm
 
 from diffrob.attack.names import AUTOATTACK
-from diffrob.attack.pgd import AttackSettings, _foolbox_pgd
+from diffrob.attack.pgd import AttackSettings, pgd
 from diffrob.attack.purified import PurifiedClassifier
 from diffrob.purify.finite import NonFiniteError
-from diffrob.purify.noise import seeded
 from diffrob.resume import BatchStore, resumable
 from diffrob.stats.records import record
-
-
-def _recording_pgd(norm: str, keep: Callable[[int, Any], None]) -> type:
-    """foolbox's PGD of ``norm``, handing ``keep(j, x)`` the iterate after j steps before each gradient step."""
-    base = _foolbox_pgd(norm, False)
-
-    class RecordingPGD(base):  # type: ignore[misc, valid-type]
-        steps_taken = 0
-
-        def value_and_grad(self, loss_fn: Callable[[Any], Any], x: Any) -> Any:
-            keep(self.steps_taken, x)
-            self.steps_taken += 1
-            return super().value_and_grad(loss_fn, x)
-
-    return RecordingPGD
 
 
 def pgd_iterates(
@@ -46,26 +30,15 @@ def pgd_iterates(
     seed: int,
     budgets: Sequence[int],
 ) -> dict[int, torch.Tensor]:
-    """PGD as :func:`diffrob.attack.pgd.pgd` runs it (one draw per call), for max(``budgets``) steps: the iterate
-    after each number of steps in ``budgets``, that is PGD-k's adversarial examples for each k."""
-    import foolbox
-
+    """:func:`diffrob.attack.pgd.pgd` for max(``budgets``) steps: the iterate after each number of steps in
+    ``budgets``, that is PGD-k's adversarial examples for each k."""
     longest, wanted, kept = max(budgets), set(budgets), {}
 
-    def keep(steps: int, x: Any) -> None:
+    def keep(steps: int, x: torch.Tensor) -> None:
         if steps in wanted:
-            kept[steps] = x.raw.detach().clone()
+            kept[steps] = x.detach().clone()
 
-    fmodel = foolbox.PyTorchModel(model.eval(), bounds=(0.0, 1.0), device=images.device)
-    attack = _recording_pgd(settings.norm, keep)(
-        rel_stepsize=settings.rel_stepsize,
-        abs_stepsize=settings.abs_stepsize,
-        steps=longest,
-        random_start=settings.random_start,
-    )
-    with seeded(seed):
-        _, clipped, _ = attack(fmodel, images, labels, epsilons=settings.epsilon)
-    kept[longest] = clipped.detach()
+    kept[longest] = pgd(model, images, labels, replace(settings, steps=longest), seed, keep)
     return {k: kept[k] for k in sorted(wanted)}
 
 

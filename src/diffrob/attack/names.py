@@ -1,5 +1,5 @@
-"""The attacks by name, and what each name implies (its gradient, EOT, its randomness): torch-free, so that planning
-and the paper's tables can read them."""
+"""The attacks by name, and what each name implies (its gradient, EOT; AutoAttack's parts and its standard
+version): torch-free, so that planning and the paper's tables can read them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,25 @@ RANDOMNESS: tuple[str, ...] = ("fixed", "free")
 
 AUTOATTACK = "autoattack"
 """The shards of AutoAttack under fixed randomness (config ``attack.autoattack``)."""
+
+
+AUTOATTACK_PARTS: dict[str, str] = {
+    "apgd-ce": "APGD-CE",
+    "apgd-dlr": "APGD-DLR",
+    "apgd-t": "APGD-T",
+    "fab": "FAB",
+    "fab-t": "FAB-T",
+    "square": "Square",
+}
+"""The attacks of AutoAttack's ensemble (pyautoattack's names) and what the tables call them."""
+
+
+STANDARD_AUTOATTACK_ATTACKS: tuple[str, ...] = ("apgd-ce", "apgd-t", "fab-t", "square")
+"""Standard AutoAttack's attacks (Croce & Hein 2020), in the order they run."""
+
+
+STANDARD_AUTOATTACK_BUDGETS: dict[str, int] = {"n_iter": 100, "n_target_classes": 9, "n_queries": 5000}
+"""Standard AutoAttack's budgets: APGD's and FAB's iterations, the targeted attacks' targets, Square's queries."""
 
 
 ATTACKS: tuple[str, ...] = ("pgd", "pgd_eot", "bpda", "bpda_eot")

@@ -141,18 +141,40 @@ def _foolbox_pgd(norm: str, summed_loss: bool) -> type:
     return SummedLossPGD
 
 
+def _recording(base: type, keep: Callable[[int, torch.Tensor], None]) -> type:
+    """``base`` (a foolbox gradient attack) handing ``keep(j, x)`` the iterate after j steps before each gradient
+    step (foolbox's ``value_and_grad``, the method it documents as the one to override)."""
+
+    class RecordingPGD(base):  # type: ignore[misc, valid-type]
+        steps_taken = 0
+
+        def value_and_grad(self, loss_fn: Callable[[Any], Any], x: Any) -> Any:
+            keep(self.steps_taken, x.raw)
+            self.steps_taken += 1
+            return super().value_and_grad(loss_fn, x)
+
+    return RecordingPGD
+
+
 def pgd(
-    model: PurifiedClassifier, images: torch.Tensor, labels: torch.Tensor, settings: AttackSettings, seed: int
+    model: PurifiedClassifier,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    settings: AttackSettings,
+    seed: int,
+    keep: Callable[[int, torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
     """Untargeted PGD on a purified classifier as ``settings`` say (foolbox ``LinfPGD`` or ``L2PGD``); returns x_adv in
     the epsilon-ball and [0, 1]. The model runs K = ``settings.eot_samples`` draws per call, averaging logits, or
-    log-probabilities under the summed-loss EOT; the random start (if any) is drawn under ``seeded(seed)``."""
+    log-probabilities under the summed-loss EOT; the random start (if any) is drawn under ``seeded(seed)``. With
+    ``keep``, each iterate is handed to ``keep(j, x)`` (x after j steps) before the step from it."""
     import foolbox
 
     if settings.epsilon <= 0:
         raise ValueError(f"epsilon must be > 0, got {settings.epsilon}")
     fmodel = foolbox.PyTorchModel(model.eval(), bounds=(0.0, 1.0), device=images.device)
-    attack = _foolbox_pgd(settings.norm, settings.eot_loss == "sum")(
+    attack_class = _foolbox_pgd(settings.norm, settings.eot_loss == "sum")
+    attack = (attack_class if keep is None else _recording(attack_class, keep))(
         rel_stepsize=settings.rel_stepsize,
         abs_stepsize=settings.abs_stepsize,
         steps=settings.steps,

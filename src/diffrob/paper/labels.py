@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from diffrob.attack.names import AUTOATTACK_PARTS, STANDARD_AUTOATTACK_ATTACKS, STANDARD_AUTOATTACK_BUDGETS
+
 SAMPLER_LABELS = {"ddpm": "DDPM", "reverse": "Reverse", "ddim": "DDIM"}
 
 
@@ -20,29 +22,15 @@ ATTACK_LABELS = {
 ATTACK_TITLES = {"pgd": "PGD", "pgd_eot": "PGD-EOT", "bpda": "BPDA", "bpda_eot": "BPDA-EOT", "autoattack": "AutoAttack"}
 
 
-AUTOATTACK_PARTS = {
-    "apgd-ce": "APGD-CE",
-    "apgd-dlr": "APGD-DLR",
-    "apgd-t": "APGD-T",
-    "fab": "FAB",
-    "fab-t": "FAB-T",
-    "square": "Square",
-}
-
-
-STANDARD_AUTOATTACK = {"attacks": ["apgd-ce", "apgd-t", "fab-t", "square"], "n_iter": 100, "n_target_classes": 9}
-
-
 def autoattack_label(settings: Mapping[str, Any]) -> str:
     """What the tables call an AutoAttack run (``attack.autoattack``): ``AutoAttack`` when it is the standard one
     (Croce & Hein 2020: APGD-CE, APGD-T, FAB-T, Square at 100 steps, 9 targets, 5000 queries), else its attacks
     with their budgets, e.g. ``APGD-CE (100 steps) + APGD-T (100 steps, 3 targets)``."""
-    attacks = list(settings["attacks"])
-    standard = {key: settings[key] for key in STANDARD_AUTOATTACK} == STANDARD_AUTOATTACK
-    if standard and int(settings["n_queries"]) == 5000:
+    budgets = {key: int(settings[key]) for key in STANDARD_AUTOATTACK_BUDGETS}
+    if tuple(settings["attacks"]) == STANDARD_AUTOATTACK_ATTACKS and budgets == STANDARD_AUTOATTACK_BUDGETS:
         return "AutoAttack"
     parts = []
-    for name in attacks:
+    for name in settings["attacks"]:
         budget = f"{settings['n_queries']} queries" if name == "square" else f"{settings['n_iter']} steps"
         count = int(settings["n_target_classes"])
         targets = f", {count} target{'s' * (count != 1)}" if name.endswith("-t") else ""

@@ -3,13 +3,18 @@ attack libraries, refusing what it cannot key."""
 
 import pytest
 import torch
+import yaml
 
-from diffrob.attack.anchored import AnchoredClassifier, disjoint_groups, overlapping_pairs
+from diffrob.attack.anchored import AnchoredClassifier, anchor_distances, disjoint_groups, overlapping_pairs
+from diffrob.attack.autoattack import AutoAttackSettings
+from diffrob.attack.evaluate import Defence, run_attack_shard
+from diffrob.attack.names import AUTOATTACK_PARTS, STANDARD_AUTOATTACK_ATTACKS
 from diffrob.attack.pgd import AttackSettings, attack_set
 from diffrob.attack.purified import PurifiedClassifier, XiStream
 from diffrob.purify.noise import NoiseKeys
 from diffrob.purify.pipeline import Chunks, DiffusionPurifier
 from diffrob.purify.samplers import make_chain
+from tests.helpers import ROOT
 
 EPSILON = 0.05
 
@@ -99,3 +104,36 @@ def test_disjoint_groups_separate_every_pair_of_meeting_balls():
     for group in groups:
         assert overlapping_pairs(anchors[group], 0.1) == []
     assert disjoint_groups(anchors, 0.01) == [[0, 1, 2, 3, 4]]
+
+
+def test_the_module_and_its_distances_refuse_what_they_cannot_key(unet, schedule, classifier, images):
+    purified = _purified(unet, schedule, classifier)
+    with pytest.raises(ValueError, match="radius must be > 0, got 0"):
+        AnchoredClassifier(purified, images, 0.0)
+    with pytest.raises(ValueError, match="3 positions for 7 anchors"):
+        AnchoredClassifier(purified, images, EPSILON, positions=[0, 1, 2])
+    purified.eot_samples = 3
+    with pytest.raises(ValueError, match="one draw per call, not 3"):
+        AnchoredClassifier(purified, images, EPSILON)
+    with pytest.raises(ValueError, match="unknown norm 'l1'"):
+        anchor_distances(images, images, "l1")
+    with pytest.raises(ValueError, match=r"inputs of \(1, 4, 4\) against anchors of \(1, 8, 8\)"):
+        anchor_distances(images[:, :, :4, :4], images)
+
+
+def test_autoattack_settings_refuse_unknown_attacks_norms_and_budgets():
+    with pytest.raises(ValueError, match=r"unknown AutoAttack attacks \['cw'\]"):
+        AutoAttackSettings(0.1, attacks=("apgd-ce", "cw"))
+    with pytest.raises(ValueError, match="AutoAttack norm 'l1'"):
+        AutoAttackSettings(0.1, norm="l1")
+    with pytest.raises(ValueError, match="epsilon must be > 0"):
+        AutoAttackSettings(0.0)
+    with pytest.raises(ValueError, match="AutoAttack runs under fixed randomness; got 'free'"):
+        run_attack_shard(Defence("ddpm", "classifier", {}), None, {}, "autoattack", "free", 0)
+
+
+def test_the_schema_offers_exactly_pyautoattacks_attacks():
+    schema = yaml.safe_load((ROOT / "config" / "schema.yaml").read_text())
+    enum = schema["properties"]["attack"]["properties"]["autoattack"]["properties"]["attacks"]["items"]["enum"]
+    assert enum == list(AUTOATTACK_PARTS)
+    assert set(STANDARD_AUTOATTACK_ATTACKS) <= set(AUTOATTACK_PARTS)
